@@ -1,0 +1,60 @@
+using System.Text;
+using PicGuard.Rules;
+
+namespace PicGuard.Diagnostics;
+
+/// <summary>Where in an object a finding sits: section, offset in it, and the function containing it.</summary>
+public sealed record ObjectLocation(string Section, ulong Offset, string? Function, ulong FunctionOffset)
+{
+    /// <summary>"func+0x1c" like modpost, or "section+0x1c" when no function covers the place.</summary>
+    public string Describe() => Function is null ? $"{Section}+0x{Offset:x}" : $"{Function}+0x{FunctionOffset:x}";
+}
+
+/// <summary>
+/// One finding. <see cref="File"/> is the path the user gave (the archive for a member);
+/// <see cref="Object"/> is how the object is named in text, <c>lib.a(member.o)</c> for members.
+/// <see cref="Context"/> holds the lld-style "&gt;&gt;&gt;" lines that make the fix obvious.
+/// </summary>
+public sealed record Diagnostic(
+    Rule Rule,
+    Severity Severity,
+    string File,
+    string Object,
+    string Message,
+    IReadOnlyList<string> Context,
+    ObjectLocation? Location = null,
+    string? RelocationType = null,
+    string? Target = null)
+{
+    public string Code => Rule.Code;
+
+    public static string SeverityWord(Severity s) => s switch
+    {
+        Severity.Error => "error",
+        Severity.Warning => "warning",
+        _ => "message",
+    };
+
+    /// <summary>The canonical one-line form: <c>object: error PG0001: message</c>.</summary>
+    public string HeadLine => $"{Object}: {SeverityWord(Severity)} {Code}: {Message}";
+
+    /// <summary>The message with its context lines, as MSBuild and the CLI print it after the head.</summary>
+    public string MessageWithContext
+    {
+        get
+        {
+            if (Context.Count == 0) return Message;
+            var sb = new StringBuilder(Message);
+            foreach (var line in Context) sb.Append('\n').Append(">>> ").Append(line);
+            return sb.ToString();
+        }
+    }
+
+    /// <summary>Head line plus context lines, as the CLI prints it.</summary>
+    public string Format()
+    {
+        var sb = new StringBuilder(HeadLine);
+        foreach (var line in Context) sb.Append('\n').Append(">>> ").Append(line);
+        return sb.ToString();
+    }
+}

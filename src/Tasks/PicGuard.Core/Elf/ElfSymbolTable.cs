@@ -1,0 +1,86 @@
+namespace PicGuard.Elf;
+
+/// <summary>
+/// A lazily decoded view of a SHT_SYMTAB or SHT_DYNSYM section with its string table and,
+/// when present, its SHT_SYMTAB_SHNDX extension. Nothing is read until a symbol is asked for.
+/// </summary>
+public sealed class ElfSymbolTable
+{
+    private readonly ElfFile _file;
+    private readonly ElfSection _section;
+    private readonly ElfSection _strings;
+    private readonly ElfSection? _extendedIndices;
+    private readonly int _entrySize;
+
+    public int Count { get; }
+    public int SectionIndex => _section.Index;
+
+    internal ElfSymbolTable(ElfFile file, ElfSection section)
+    {
+        if (section.Type != ElfSectionType.SymbolTable && section.Type != ElfSectionType.DynamicSymbolTable)
+            throw new ElfFormatException($"section [{section.Index}] is linked as a symbol table but has type {(uint)section.Type}");
+        _file = file;
+        _section = section;
+        _entrySize = file.Is64Bit ? 24 : 16;
+        if (section.EntrySize != 0 && section.EntrySize != (ulong)_entrySize)
+            throw new ElfFormatException($"symbol table [{section.Index}] has sh_entsize 0x{section.EntrySize:x}, expected 0x{_entrySize:x}");
+        if (section.Type == ElfSectionType.NoBits)
+            throw new ElfFormatException($"symbol table [{section.Index}] has no data (SHT_NOBITS)");
+        Count = (int)(section.Size / (ulong)_entrySize);
+        _strings = file.GetSection(section.Link);
+        if (_strings.Type != ElfSectionType.StringTable)
+            throw new ElfFormatException($"symbol table [{section.Index}] links to section [{section.Link}], which is not a string table");
+        _extendedIndices = file.FindExtendedIndexTable(section.Index);
+    }
+
+    public ElfSymbol this[uint index]
+    {
+        get
+        {
+            if (index >= (uint)Count)
+                throw new ElfFormatException($"symbol index {index} is out of range (symbol table [{_section.Index}] has {Count} entries)");
+            var e = _file.SectionData(_section).Slice((int)index * _entrySize, _entrySize);
+            uint name = ElfFile.U32(e, 0);
+            ulong value, size;
+            byte info, other;
+            ushort shndx;
+            if (_file.Is64Bit)
+            {
+                info = e[4]; other = e[5]; shndx = ElfFile.U16(e, 6);
+                value = ElfFile.U64(e, 8); size = ElfFile.U64(e, 16);
+            }
+            else
+            {
+                value = ElfFile.U32(e, 4); size = ElfFile.U32(e, 8);
+                info = e[12]; other = e[13]; shndx = ElfFile.U16(e, 14);
+            }
+            uint sectionIndex = shndx;
+            if (shndx == ElfSectionIndex.ExtendedIndex)
+                sectionIndex = ExtendedIndex(index);
+            return new ElfSymbol(name, value, size, (ElfSymbolType)(info & 0xf), (ElfSymbolBinding)(info >> 4), (byte)(other & 0x3), sectionIndex);
+        }
+    }
+
+    private uint ExtendedIndex(uint symbol)
+    {
+        if (_extendedIndices is not { } table)
+            throw new ElfFormatException($"symbol {symbol} uses SHN_XINDEX but symbol table [{_section.Index}] has no SHT_SYMTAB_SHNDX section");
+        var data = _file.SectionData(table);
+        if ((ulong)symbol * 4 + 4 > (ulong)data.Length)
+            throw new ElfFormatException($"SHT_SYMTAB_SHNDX section [{table.Index}] has no entry for symbol {symbol}");
+        return ElfFile.U32(data, (int)symbol * 4);
+    }
+
+    public string Name(in ElfSymbol symbol) =>
+        symbol.NameOffset == 0 ? string.Empty : _file.ReadString(_strings, symbol.NameOffset, "symbol name");
+
+    /// <summary>The symbol's name without allocating; empty when the name is out of range.</summary>
+    public ReadOnlySpan<byte> NameBytes(in ElfSymbol symbol)
+    {
+        var table = _file.SectionData(_strings);
+        if (symbol.NameOffset >= (uint)table.Length) return ReadOnlySpan<byte>.Empty;
+        var rest = table.Slice((int)symbol.NameOffset);
+        int end = rest.IndexOf((byte)0);
+        return end < 0 ? ReadOnlySpan<byte>.Empty : rest.Slice(0, end);
+    }
+}
