@@ -30,9 +30,14 @@ public readonly record struct ElfSymbol(
     ElfSymbolType Type,
     ElfSymbolBinding Binding,
     byte Visibility,
-    uint SectionIndex)
+    uint SectionIndex,
+    ushort RawSectionIndex)
 {
-    public bool IsUndefined => SectionIndex == ElfSectionIndex.Undefined;
+    public bool IsUndefined => RawSectionIndex == ElfSectionIndex.Undefined;
+
+    /// <summary>Defined in a real section (not undefined, absolute or common); SHN_XINDEX counts as real.</summary>
+    public bool IsInSection => RawSectionIndex != ElfSectionIndex.Undefined &&
+        (RawSectionIndex < ElfSectionIndex.LoReserve || RawSectionIndex == ElfSectionIndex.ExtendedIndex);
 }
 
 /// <summary>One relocation entry (REL or RELA), decoded.</summary>
@@ -124,7 +129,7 @@ public sealed class ElfFile
             throw new ElfFormatException($"e_shentsize is {shentsize}, smaller than a section header (0x{minEntry:x})");
 
         // Section 0 carries the real counts when they do not fit in the ELF header.
-        CheckRange(shoff, shentsize, "section header 0");
+        CheckRange(shoff, shentsize, "section header table");
         var first = ReadSection(span, 0, shoff, shentsize);
         ulong count = shnum;
         if (count == 0)

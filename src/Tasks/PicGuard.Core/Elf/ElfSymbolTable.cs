@@ -57,7 +57,7 @@ public sealed class ElfSymbolTable
             uint sectionIndex = shndx;
             if (shndx == ElfSectionIndex.ExtendedIndex)
                 sectionIndex = ExtendedIndex(index);
-            return new ElfSymbol(name, value, size, (ElfSymbolType)(info & 0xf), (ElfSymbolBinding)(info >> 4), (byte)(other & 0x3), sectionIndex);
+            return new ElfSymbol(name, value, size, (ElfSymbolType)(info & 0xf), (ElfSymbolBinding)(info >> 4), (byte)(other & 0x3), sectionIndex, shndx);
         }
     }
 

@@ -23,7 +23,7 @@ public sealed class FunctionIndex
         {
             var s = symbols[i];
             if (s.Type is not (ElfSymbolType.Function or ElfSymbolType.NoType or ElfSymbolType.GnuIndirectFunction)) continue;
-            if (s.IsUndefined || s.SectionIndex >= ElfSectionIndex.LoReserve) continue;
+            if (!s.IsInSection) continue;
             string name = symbols.Name(s);
             if (name.Length == 0 || name.StartsWith(".L", StringComparison.Ordinal) || name.StartsWith('$')) continue;
             list.Add((s.SectionIndex, s.Value, s.Size, name));

@@ -146,7 +146,7 @@ internal sealed class ObjectChecker
             return r.Addend == 0 ? "address 0" : $"address 0x{r.Addend:x}";
         var symbols = _elf.GetSymbolTable(relocationSection.Link);
         var symbol = symbols[r.SymbolIndex];
-        if (symbol.Type == ElfSymbolType.Section && symbol.SectionIndex < (uint)_elf.Sections.Count)
+        if (symbol.Type == ElfSymbolType.Section && symbol.IsInSection && symbol.SectionIndex < (uint)_elf.Sections.Count)
             return $"section {_elf.SectionName(_elf.GetSection(symbol.SectionIndex))}{Addend(r.Addend)}";
         string name = symbols.Name(symbol);
         return $"'{(name.Length == 0 ? $"symbol #{r.SymbolIndex}" : name)}'";
