@@ -63,18 +63,18 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
         switch (d.Severity)
         {
             case Severity.Error:
-                Log.LogError("PicGuard", d.Code, d.Code, d.Rule.HelpUri, file, 0, 0, 0, 0, message);
+                Log.LogError(null, d.Code, d.Code, d.Rule.HelpUri, file, 0, 0, 0, 0, message);
                 break;
             case Severity.Warning:
-                Log.LogWarning("PicGuard", d.Code, d.Code, d.Rule.HelpUri, file, 0, 0, 0, 0, message);
+                Log.LogWarning(null, d.Code, d.Code, d.Rule.HelpUri, file, 0, 0, 0, 0, message);
                 break;
             default:
-                Log.LogMessage("PicGuard", d.Code, d.Code, file, 0, 0, 0, 0, MessageImportance.Normal, message);
+                Log.LogMessage(null, d.Code, d.Code, file, 0, 0, 0, 0, MessageImportance.Normal, message);
                 break;
         }
     }
 
     private void LogConfigurationError(string property, string value) =>
-        Log.LogError("PicGuard", "PG9004", "PG9004", Rule.HelpBase + "PG9004.md", null, 0, 0, 0, 0,
+        Log.LogError(null, "PG9004", "PG9004", Rule.HelpBase + "PG9004.md", null, 0, 0, 0, 0,
             $"{property} is '{value}', which is not a PicGuard profile; use one of: {Profiles.Names}");
 }

@@ -1,0 +1,105 @@
+using static PicGuard.Tests.Toolchain;
+
+namespace PicGuard.Tests;
+
+/// <summary>The packed PicGuard.Sdk in a real `dotnet build` of NoTargets projects.</summary>
+[TestClass]
+public sealed class SdkEndToEndTests
+{
+    private static string NoTargetsProject(string items, string sdkElement = "", string packageReference = $"""<PackageReference Include="PicGuard.Sdk" Version="{SdkPackage.Version}" />""") => $"""
+        <Project Sdk="Microsoft.Build.NoTargets/3.7.0">
+          {sdkElement}
+          <PropertyGroup>
+            <TargetFramework>net8.0</TargetFramework>
+          </PropertyGroup>
+          <ItemGroup>
+            {packageReference}
+            {items}
+          </ItemGroup>
+        </Project>
+        """;
+
+    [TestMethod]
+    public void BadObjects_FailTheBuild_WithEachCode_AndFailedCheckRunsAgain()
+    {
+        using var dir = new TempDir();
+        Compile(dir.Path, "kernel.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        Compile(dir.Path, "got.c", Sources.ExternVariable, Gcc, "-O2", "-fpic", "-fvisibility=hidden");
+        Compile(dir.Path, "large.c", Sources.StaticOnly, Clang, "-O2", "-mcmodel=large");
+        Compile(dir.Path, "clean.c", Sources.StaticOnly, Clang, "-O2", "-mcmodel=small", "-fpic", "-fvisibility=hidden");
+        File.WriteAllText(dir["notes.o"], "a text file renamed .o\n");
+        SdkPackage.WriteProject(dir.Path, NoTargetsProject("""
+            <PicCheck Include="kernel.gcc.o;got.gcc.o;large.clang-19.o;clean.clang-19.o;notes.o" />
+            """));
+
+        var first = SdkPackage.Build(dir.Path);
+
+        Assert.AreNotEqual(0, first.ExitCode, first.All);
+        StringAssert.Contains(first.All, "kernel.gcc.o : error PG0001: absolute relocation R_X86_64_32S against 'table'");
+        StringAssert.Contains(first.All, "got.gcc.o : error PG0002: GOT-based relocation R_X86_64_REX_GOTPCRELX against 'external_counter'");
+        StringAssert.Contains(first.All, "large.clang-19.o : error PG0003: section .ltext");
+        StringAssert.Contains(first.All, "notes.o : error PG9001:");
+        Assert.DoesNotContain("clean.clang-19.o : error", first.All);
+        Assert.IsFalse(File.Exists(Path.Combine(dir.Path, "obj", "Debug", "net8.0", "picguard", "validate.stamp")), "a failed check must not write the stamp");
+        Assert.IsTrue(File.Exists(dir["kernel.gcc.o"]), "a failed check must leave the user's files alone");
+
+        var second = SdkPackage.Build(dir.Path);
+
+        Assert.AreNotEqual(0, second.ExitCode);
+        StringAssert.Contains(second.All, "error PG0001", "a failed check must run again on the next build");
+    }
+
+    [TestMethod]
+    public void CleanObject_Passes_AndNoOpBuildSkipsTheCheck_UntilTheObjectChanges()
+    {
+        using var dir = new TempDir();
+        string clean = Compile(dir.Path, "clean.c", Sources.StaticOnly, Gcc, "-O2", "-mcmodel=small", "-fpic", "-fvisibility=hidden");
+        SdkPackage.WriteProject(dir.Path, NoTargetsProject("""<PicCheck Include="clean.gcc.o" />"""));
+
+        var first = SdkPackage.Build(dir.Path, "-v:n");
+        Assert.AreEqual(0, first.ExitCode, first.All);
+        StringAssert.Contains(first.All, "PicGuard: checked 1 file(s)");
+
+        var noop = SdkPackage.Build(dir.Path, "-v:d");
+        Assert.AreEqual(0, noop.ExitCode, noop.All);
+        StringAssert.Contains(noop.All, "Skipping target \"PicGuardValidate\" because all output files are up-to-date");
+        Assert.DoesNotContain("PicGuard: checked", noop.All);
+
+        // Replace the object with one that breaks the rules: the check runs again and fails.
+        Compile(dir.Path, "clean.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        File.SetLastWriteTimeUtc(clean, DateTime.UtcNow.AddSeconds(5));
+        var changed = SdkPackage.Build(dir.Path);
+        Assert.AreNotEqual(0, changed.ExitCode, changed.All);
+        StringAssert.Contains(changed.All, "clean.gcc.o : error PG0001");
+    }
+
+    [TestMethod]
+    public void SdkForm_WorksLikeThePackageReference()
+    {
+        using var dir = new TempDir();
+        Compile(dir.Path, "kernel.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        SdkPackage.WriteProject(dir.Path, NoTargetsProject(
+            """<PicCheck Include="kernel.gcc.o" />""",
+            sdkElement: $"""<Sdk Name="PicGuard.Sdk" Version="{SdkPackage.Version}" />""",
+            packageReference: ""));
+
+        var r = SdkPackage.Build(dir.Path);
+
+        Assert.AreEqual(1, r.ExitCode, r.All);
+        StringAssert.Contains(r.All, "kernel.gcc.o : error PG0001");
+    }
+
+    [TestMethod]
+    public void UnknownProfile_IsOneConfigurationError()
+    {
+        using var dir = new TempDir();
+        Compile(dir.Path, "clean.c", Sources.StaticOnly, Gcc, "-O2", "-fpic", "-fvisibility=hidden");
+        SdkPackage.WriteProject(dir.Path, NoTargetsProject("""<PicCheck Include="clean.gcc.o" />"""));
+
+        var r = SdkPackage.Build(dir.Path, "-p:PicProfile=kexec");
+
+        Assert.AreEqual(1, r.ExitCode, r.All);
+        StringAssert.Contains(r.All, "error PG9004: PicProfile is 'kexec', which is not a PicGuard profile; use one of: generic");
+        Assert.DoesNotContain("MSB4018", r.All);
+    }
+}

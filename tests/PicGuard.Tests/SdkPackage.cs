@@ -1,0 +1,90 @@
+namespace PicGuard.Tests;
+
+/// <summary>
+/// Packs PicGuard.Sdk once per test run into a fresh local feed, and writes and builds temp
+/// projects that restore it with an isolated NuGet package folder (so no stale cached copy is used).
+/// </summary>
+public static class SdkPackage
+{
+    public const string Version = "0.1.0";
+    private static readonly Lazy<string> LazyFeed = new(Pack, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly string Root = Directory.CreateTempSubdirectory("picguard-e2e-").FullName;
+
+    /// <summary>The directory holding the freshly packed PicGuard.Sdk.nupkg.</summary>
+    public static string Feed => LazyFeed.Value;
+
+    /// <summary>The NuGet package folder every test project restores into; new for each test run.</summary>
+    public static string PackagesFolder { get; } = Path.Combine(Root, "nuget-packages");
+
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "PicGuard.slnx")))
+                    return dir.FullName;
+            throw new InvalidOperationException("repository root (PicGuard.slnx) not found above the test assembly");
+        }
+    }
+
+    private static string Pack()
+    {
+        string feed = Path.Combine(Root, "feed");
+        var r = Dotnet(RepositoryRoot, "pack", Path.Combine(RepositoryRoot, "nuget", "PicGuard.Sdk.csproj"), "-c", "Release", "-o", feed);
+        if (r.ExitCode != 0)
+            throw new InvalidOperationException("dotnet pack of PicGuard.Sdk failed:\n" + r.All);
+        if (!File.Exists(Path.Combine(feed, $"PicGuard.Sdk.{Version}.nupkg")))
+            throw new InvalidOperationException($"dotnet pack wrote no PicGuard.Sdk.{Version}.nupkg to {feed}");
+        return feed;
+    }
+
+    /// <summary>Runs the real dotnet CLI with an environment cleaned of the test host's MSBuild variables.</summary>
+    public static Toolchain.Result Dotnet(string workingDirectory, params string[] args)
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["NUGET_PACKAGES"] = PackagesFolder,
+            ["MSBUILDDISABLENODEREUSE"] = "1",
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            ["DOTNET_NOLOGO"] = "1",
+            ["MSBUILD_EXE_PATH"] = null,
+            ["MSBuildExtensionsPath"] = null,
+            ["MSBuildSDKsPath"] = null,
+            ["MSBuildLoadMicrosoftTargetsReadOnly"] = null,
+        };
+        return Toolchain.Run("dotnet", args, workingDirectory, env);
+    }
+
+    /// <summary>Writes a project directory with a NuGet.config naming the local feed (plus the default source).</summary>
+    public static string WriteProject(string dir, string projectXml, string name = "blob.csproj")
+    {
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "NuGet.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="picguard-local" value="{Feed}" />
+              </packageSources>
+            </configuration>
+            """);
+        string project = Path.Combine(dir, name);
+        File.WriteAllText(project, projectXml);
+        return project;
+    }
+
+    internal static void DeleteRoot()
+    {
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    public static Toolchain.Result Build(string dir, params string[] extra) =>
+        Dotnet(dir, ["build", "-nodeReuse:false", "-clp:NoSummary", .. extra]);
+}
+
+[TestClass]
+public static class SdkPackageCleanup
+{
+    /// <summary>Removes the run's feed and package folder.</summary>
+    [AssemblyCleanup]
+    public static void DeleteRunFolders() => SdkPackage.DeleteRoot();
+}
