@@ -5,7 +5,10 @@ using PicGuard.Rules;
 namespace PicGuard;
 
 /// <summary>What the checker was asked to do.</summary>
-public sealed record CheckOptions(Profile Profile)
+/// <param name="Profile">Which rules run and how severe they are.</param>
+/// <param name="CheckUndefinedSymbols">Report undefined symbols (PG0008): on for a linked blob, off for the objects that make it up.</param>
+/// <param name="AllowedUndefined">Symbol names or globs the loader provides (PicAllowUndefined).</param>
+public sealed record CheckOptions(Profile Profile, bool CheckUndefinedSymbols = false, IReadOnlyList<string>? AllowedUndefined = null)
 {
     public static CheckOptions Default { get; } = new(Profiles.Generic);
 }
@@ -87,7 +90,7 @@ public sealed class Checker
         try
         {
             var elf = new ElfFile(data);
-            new ObjectChecker(elf, _options.Profile, path, objectName, result).Run();
+            new ObjectChecker(elf, _options, path, objectName, result).Run();
         }
         catch (ElfFormatException e)
         {

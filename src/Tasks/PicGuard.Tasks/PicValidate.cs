@@ -19,6 +19,9 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
     /// <summary>Loader profile for files without a <c>Profile</c> metadata (property <c>PicProfile</c>).</summary>
     public string? Profile { get; set; }
 
+    /// <summary>Symbols the loader provides, exempt from PG0008 (items PicAllowUndefined; globs allowed).</summary>
+    public ITaskItem[] AllowUndefined { get; set; } = [];
+
     /// <summary>Number of relocations examined, for the summary and for tests.</summary>
     [Output]
     public int RelocationCount { get; private set; }
@@ -41,11 +44,14 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
                 LogConfigurationError($"Profile metadata of PicCheck item '{item.ItemSpec}'", perItem);
                 continue;
             }
-            var result = new Checker(new CheckOptions(profile)).CheckFile(item.GetMetadata("FullPath"));
+            var options = new CheckOptions(profile,
+                CheckUndefinedSymbols: string.Equals(item.GetMetadata("CheckUndefined"), "true", StringComparison.OrdinalIgnoreCase),
+                AllowedUndefined: AllowUndefined.Select(a => a.ItemSpec).ToArray());
+            var result = new Checker(options).CheckFile(item.GetMetadata("FullPath"));
             RelocationCount += (int)Math.Min(int.MaxValue, result.Relocations);
             foreach (var d in result.Diagnostics)
             {
-                LogDiagnostic(d, item.ItemSpec);
+                TaskLog.Diagnostic(Log, d, item.ItemSpec);
                 if (d.Severity == Severity.Error) errors++;
                 if (d.Severity == Severity.Warning) warnings++;
             }
@@ -55,26 +61,6 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
         return !Log.HasLoggedErrors;
     }
 
-    private void LogDiagnostic(Diagnostic d, string itemSpec)
-    {
-        // The file is the item as the user wrote it; for archive members the message names the member.
-        string file = itemSpec;
-        string message = d.Object == d.File ? d.MessageWithContext : $"{d.Object}: {d.MessageWithContext}";
-        switch (d.Severity)
-        {
-            case Severity.Error:
-                Log.LogError(null, d.Code, d.Code, d.Rule.HelpUri, file, 0, 0, 0, 0, message);
-                break;
-            case Severity.Warning:
-                Log.LogWarning(null, d.Code, d.Code, d.Rule.HelpUri, file, 0, 0, 0, 0, message);
-                break;
-            default:
-                Log.LogMessage(null, d.Code, d.Code, file, 0, 0, 0, 0, MessageImportance.Normal, message);
-                break;
-        }
-    }
-
     private void LogConfigurationError(string property, string value) =>
-        Log.LogError(null, "PG9004", "PG9004", Rule.HelpBase + "PG9004.md", null, 0, 0, 0, 0,
-            $"{property} is '{value}', which is not a PicGuard profile; use one of: {Profiles.Names}");
+        TaskLog.Rule(Log, RuleCatalog.BadConfiguration, null, $"{property} is '{value}', which is not a PicGuard profile; use one of: {Profiles.Names}");
 }

@@ -13,6 +13,7 @@ internal sealed class ObjectChecker
 {
     private readonly ElfFile _elf;
     private readonly Profile _profile;
+    private readonly CheckOptions _options;
     private readonly string _path;
     private readonly string _objectName;
     private readonly CheckResult _result;
@@ -22,10 +23,11 @@ internal sealed class ObjectChecker
     private readonly uint _relocationKindMask;
     private FunctionIndex? _functions;
 
-    public ObjectChecker(ElfFile elf, Profile profile, string path, string objectName, CheckResult result)
+    public ObjectChecker(ElfFile elf, CheckOptions options, string path, string objectName, CheckResult result)
     {
         _elf = elf;
-        _profile = profile;
+        _options = options;
+        _profile = options.Profile;
         _path = path;
         _objectName = objectName;
         _result = result;
@@ -45,6 +47,53 @@ internal sealed class ObjectChecker
     {
         CheckSections();
         CheckRelocations();
+        if (_options.CheckUndefinedSymbols)
+            CheckUndefinedSymbols();
+    }
+
+    private void CheckUndefinedSymbols()
+    {
+        var rule = RuleCatalog.UndefinedSymbol;
+        var severity = _profile.SeverityOf(rule);
+        if (severity == Severity.None) return;
+        var table = _elf.Sections.FirstOrDefault(s => s.Type == ElfSectionType.SymbolTable);
+        if (table.Type != ElfSectionType.SymbolTable) return;
+        var symbols = _elf.GetSymbolTable((uint)table.Index);
+        for (uint i = 1; i < (uint)symbols.Count; i++)
+        {
+            var symbol = symbols[i];
+            if (!symbol.IsUndefined || symbol.Binding == ElfSymbolBinding.Local) continue;
+            string name = symbols.Name(symbol);
+            if (name.Length == 0 || Glob.MatchesAny(name, _options.AllowedUndefined)) continue;
+            var context = ReferencesTo((uint)table.Index, i).Take(3).Select(r => "referenced by " + r).ToList();
+            context.Add("fix: " + rule.Fix);
+            Add(new Diagnostic(rule, severity, _path, _objectName,
+                $"undefined symbol '{name}'{(symbol.Binding == ElfSymbolBinding.Weak ? " (weak)" : "")}: the loader resolves no symbols", context, Target: $"'{name}'"));
+        }
+    }
+
+    /// <summary>Places whose relocations name symbol <paramref name="symbol"/> of symbol table <paramref name="symbolTable"/>.</summary>
+    private IEnumerable<string> ReferencesTo(uint symbolTable, uint symbol)
+    {
+        bool linked = _elf.FileType != ElfFileType.Relocatable;
+        foreach (var section in _elf.Sections)
+        {
+            if (section.Type is not (ElfSectionType.Rela or ElfSectionType.Rel) || section.Link != symbolTable || section.Info == 0) continue;
+            var patched = _elf.GetSection(section.Info);
+            if (!patched.IsAllocated) continue;
+            var found = new List<string>();
+            var relocations = _elf.GetRelocations(section);
+            for (int i = 0; i < relocations.Count; i++)
+            {
+                var r = relocations[i];
+                if (r.SymbolIndex != symbol) continue;
+                ulong offset = linked && r.Offset >= patched.Address ? r.Offset - patched.Address : r.Offset;
+                var (function, functionOffset) = Functions().Containing((uint)patched.Index, r.Offset);
+                string name = _elf.SectionName(patched);
+                found.Add(new ObjectLocation(name, offset, function, functionOffset).Describe() + $" ({name}+0x{offset:x})");
+            }
+            foreach (var f in found) yield return f;
+        }
     }
 
     private void CheckSections()

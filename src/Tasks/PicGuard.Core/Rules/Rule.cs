@@ -18,8 +18,12 @@ public enum RuleScope : byte
     Relocation,
     /// <summary>Every section header.</summary>
     Section,
+    /// <summary>Every symbol of the symbol table.</summary>
+    Symbol,
     /// <summary>The input as a whole (format, existence); raised by the engine, not matched.</summary>
     Input,
+    /// <summary>The build steps around the check (flag policy, tools, compiler and linker output).</summary>
+    Build,
 }
 
 /// <summary>Matches relocations by kind and by the flags of the section they patch.</summary>

@@ -24,6 +24,38 @@ public static class RuleCatalog
         Fix: "compile with -mcmodel=small; clang 18 and later put -mcmodel=large code in .ltext, a second executable section that position-independent loaders such as kexec do not rebase",
         Section: new([".ltext", ".ldata", ".lbss", ".lrodata"], ElfSectionFlags.X86_64Large, ElfMachine.X86_64));
 
+    public static readonly Rule UndefinedSymbol = new(
+        "PG0008", Severity.Error, "undefined symbol left in the blob", RuleScope.Symbol,
+        Fix: "define the symbol in one of the blob's sources or objects (a loader such as kexec resolves nothing: 'Undefined symbol: %s'), or list it in a PicAllowUndefined item if the loader provides it");
+
+    public static readonly Rule FlagRemoved = new(
+        "PG1001", Severity.Message, "flag removed by the position-independent flag policy", RuleScope.Build,
+        Fix: "set PicKeepSanitizers=true or PicKeepLto=true to keep such flags, at your own risk");
+
+    public static readonly Rule FlagOverridden = new(
+        "PG1002", Severity.Warning, "explicit flag overridden by the position-independent flag policy", RuleScope.Build,
+        Fix: "remove the flag from PicCFlags, or change the policy property that owns it (PicCodeModel, PicVisibility)");
+
+    public static readonly Rule ToolNotFound = new(
+        "PG1003", Severity.Error, "compiler or linker not found", RuleScope.Build,
+        Fix: "install the tool or set the property to its full path");
+
+    public static readonly Rule CompilerError = new(
+        "PG2001", Severity.Error, "compiler error", RuleScope.Build,
+        Fix: "fix the source at the location given; the compiler's own text follows");
+
+    public static readonly Rule CompilerWarning = new(
+        "PG2002", Severity.Warning, "compiler warning", RuleScope.Build,
+        Fix: "fix the source, or silence the compiler's warning flag (-Wno-…) in PicCFlags");
+
+    public static readonly Rule LinkerError = new(
+        "PG2101", Severity.Error, "linker error", RuleScope.Build,
+        Fix: "the linker's own text follows; check PicEntryPoint, PicObject items and symbol definitions");
+
+    public static readonly Rule LinkerWarning = new(
+        "PG2102", Severity.Warning, "linker warning", RuleScope.Build,
+        Fix: "the linker's own text follows");
+
     public static readonly Rule InternalError = new(
         "PG9000", Severity.Error, "internal error", RuleScope.Input,
         Fix: "this is a bug in PicGuard; please report it with the input file");
@@ -40,11 +72,17 @@ public static class RuleCatalog
         "PG9003", Severity.Error, "input file not found", RuleScope.Input,
         Fix: "check the path of the PicCheck item (or command-line argument); build the file before checking it");
 
+    public static readonly Rule BadConfiguration = new(
+        "PG9004", Severity.Error, "bad PicGuard property or option value", RuleScope.Input,
+        Fix: "set the property to one of the accepted values the message lists");
+
     /// <summary>All rules, in code order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
-        AbsoluteInCode, GotReference, LargeCodeModelSection,
-        InternalError, MalformedInput, UnsupportedMachine, MissingInput,
+        AbsoluteInCode, GotReference, LargeCodeModelSection, UndefinedSymbol,
+        FlagRemoved, FlagOverridden, ToolNotFound,
+        CompilerError, CompilerWarning, LinkerError, LinkerWarning,
+        InternalError, MalformedInput, UnsupportedMachine, MissingInput, BadConfiguration,
     ];
 
     public static Rule? Find(string code) => All.FirstOrDefault(r => string.Equals(r.Code, code, StringComparison.OrdinalIgnoreCase));
