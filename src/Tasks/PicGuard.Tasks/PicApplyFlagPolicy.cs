@@ -47,7 +47,7 @@ public sealed class PicApplyFlagPolicy : Microsoft.Build.Utilities.Task
         if (Log.HasLoggedErrors) return false;
 
         var options = new FlagPolicyOptions(CodeModel, Visibility, HiddenExterns ? HiddenHeader : null, KeepSanitizers, KeepLto, Freestanding);
-        var baseFlags = new List<string>(FlagPolicy.Split(CFlags));
+        var baseFlags = new List<string>(SplitFlags("PicCFlags", CFlags));
         foreach (var dir in Split(IncludeDirectories)) baseFlags.Add("-I" + Path.GetFullPath(dir));
         foreach (var define in Split(DefineConstants)) baseFlags.Add("-D" + define);
 
@@ -68,8 +68,10 @@ public sealed class PicApplyFlagPolicy : Microsoft.Build.Utilities.Task
             }
             objects[objectName] = source.ItemSpec;
 
-            var result = FlagPolicy.Apply(baseFlags, FlagPolicy.Split(source.GetMetadata("AdditionalFlags")),
-                FlagPolicy.Split(source.GetMetadata("RemoveFlags")), family, options);
+            var additional = SplitFlags($"AdditionalFlags of PicSource '{source.ItemSpec}'", source.GetMetadata("AdditionalFlags"));
+            var remove = SplitFlags($"RemoveFlags of PicSource '{source.ItemSpec}'", source.GetMetadata("RemoveFlags"));
+            if (Log.HasLoggedErrors) return false;
+            var result = FlagPolicy.Apply(baseFlags, additional, remove, family, options);
             foreach (var change in result.Changes)
             {
                 if (!reported.Add(change.Kind + change.Flag)) continue;
@@ -92,6 +94,19 @@ public sealed class PicApplyFlagPolicy : Microsoft.Build.Utilities.Task
         CompileItems = items.ToArray();
         Dependencies = dependencies.ToArray();
         return !Log.HasLoggedErrors;
+    }
+
+    private IReadOnlyList<string> SplitFlags(string property, string? value)
+    {
+        try
+        {
+            return FlagPolicy.Split(value);
+        }
+        catch (FormatException e)
+        {
+            TaskLog.BadValue(Log, property, value, $"flags quoted as in a shell ({e.Message})");
+            return [];
+        }
     }
 
     private static IEnumerable<string> Split(string? list) =>

@@ -45,7 +45,15 @@ public sealed class PicLink : Microsoft.Build.Utilities.Task
         if (!string.IsNullOrWhiteSpace(EntryPoint)) args.AddRange(["-e", EntryPoint!.Trim()]);
         args.Add("-nostdlib");
         if (LinkerFlavor == "bfd") args.AddRange(["-z", "nodefaultlib"]);
-        args.AddRange(FlagPolicy.Split(AdditionalFlags));
+        try
+        {
+            args.AddRange(FlagPolicy.Split(AdditionalFlags));
+        }
+        catch (FormatException e)
+        {
+            TaskLog.BadValue(Log, "PicLinkerFlags", AdditionalFlags, $"flags quoted as in a shell ({e.Message})");
+            return false;
+        }
         string temp = OutputPath + ".tmp";
         args.AddRange(["-o", temp]);
         args.AddRange(Objects.Select(o => o.GetMetadata("FullPath")));
