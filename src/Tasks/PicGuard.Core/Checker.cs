@@ -96,7 +96,7 @@ public sealed class Checker
         {
             result.Diagnostics.Add(Make(RuleCatalog.MalformedInput, path, objectName, $"malformed ELF: {e.Message}"));
         }
-        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or OverflowException or InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             result.Diagnostics.Add(Make(RuleCatalog.InternalError, path, objectName, $"internal error while reading the object ({e.GetType().Name}: {e.Message})"));
         }
