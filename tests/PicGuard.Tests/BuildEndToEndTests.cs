@@ -168,6 +168,25 @@ public sealed class BuildEndToEndTests
     }
 
     [TestMethod]
+    [DataRow("gcc", "ld")]
+    [DataRow("clang-19", "ld.lld-19")]
+    public void PieMode_LinksAStaticPositionIndependentExecutable_EnteringAtTheEntrySymbol(string compiler, string linker)
+    {
+        using var dir = Purgatory(Project($"<PicCompiler>{compiler}</PicCompiler><PicLinker>{linker}</PicLinker><PicLinkMode>pie</PicLinkMode>"));
+
+        var r = SdkPackage.Build(dir.Path);
+
+        Assert.AreEqual(0, r.ExitCode, r.All);
+        string blob = Path.Combine(dir.Path, "bin", "Debug", "net8.0", "purgatory.elf");
+        string header = ReadElf("-hW", blob);
+        StringAssert.Contains(header, "DYN (Position-Independent Executable file)");
+        string entry = Regex.Match(header, @"Entry point address:\s+0x([0-9a-f]+)").Groups[1].Value;
+        string symbols = ReadElf("-sW", blob);
+        StringAssert.Matches(symbols, new Regex($@"^\s*\d+:\s+0*{entry}\s+\d+\s+FUNC\s+\S+\s+\S+\s+\S+\s+purgatory_start$", RegexOptions.Multiline));
+        Assert.DoesNotContain("INTERP", ReadElf("-lW", blob), "a static PIE needs no dynamic linker");
+    }
+
+    [TestMethod]
     public void LinkModeTypo_IsPG9004_NamingAcceptedValues()
     {
         using var dir = Purgatory(Project("<PicLinkMode>relocateable</PicLinkMode>"));
