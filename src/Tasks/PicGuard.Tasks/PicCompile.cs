@@ -46,16 +46,7 @@ public sealed class PicCompile : Microsoft.Build.Utilities.Task, ICancelableTask
         {
             var (result, source) = results[item];
             Log.LogMessage(MessageImportance.Normal, $"PicGuard: compiled {source}");
-            var parsed = ToolOutput.Parse(result.Output);
-            foreach (var d in parsed)
-            {
-                var rule = d.IsError ? RuleCatalog.CompilerError : RuleCatalog.CompilerWarning;
-                string text = d.Context.Count == 0 ? d.Message : d.Message + "\n" + string.Join("\n", d.Context.Select(c => ">>> " + c));
-                TaskLog.Rule(Log, rule, rule.DefaultSeverity, d.File ?? source, d.Line, d.Column, text);
-            }
-            if (result.ExitCode != 0 && !parsed.Any(d => d.IsError))
-                TaskLog.Rule(Log, RuleCatalog.CompilerError, source,
-                    $"{Path.GetFileName(CompilerPath)} exited with code {result.ExitCode}:\n{result.Output.Trim()}");
+            TaskLog.ToolOutput(Log, CompilerPath, result, RuleCatalog.CompilerError, RuleCatalog.CompilerWarning, source);
         }
         CompiledCount = stale.Count;
         ObjectFiles = Sources.Select(s => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(s.GetMetadata("ObjectFile"))).ToArray();

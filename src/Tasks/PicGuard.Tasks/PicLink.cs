@@ -60,17 +60,9 @@ public sealed class PicLink : Microsoft.Build.Utilities.Task
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(OutputPath))!);
         var result = ProcessRunner.Run(LinkerPath, args, Directory.GetCurrentDirectory());
-        var parsed = ToolOutput.Parse(result.Output);
-        foreach (var d in parsed)
-        {
-            var rule = d.IsError ? RuleCatalog.LinkerError : RuleCatalog.LinkerWarning;
-            string text = d.Context.Count == 0 ? d.Message : d.Message + "\n" + string.Join("\n", d.Context.Select(c => ">>> " + c));
-            TaskLog.Rule(Log, rule, rule.DefaultSeverity, d.File ?? OutputPath, d.Line, d.Column, text);
-        }
+        TaskLog.ToolOutput(Log, LinkerPath, result, RuleCatalog.LinkerError, RuleCatalog.LinkerWarning, OutputPath);
         if (result.ExitCode != 0)
         {
-            if (!parsed.Any(d => d.IsError))
-                TaskLog.Rule(Log, RuleCatalog.LinkerError, OutputPath, $"{Path.GetFileName(LinkerPath)} exited with code {result.ExitCode}:\n{result.Output.Trim()}");
             File.Delete(temp);
             return false;
         }

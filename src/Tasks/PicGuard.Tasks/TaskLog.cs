@@ -34,6 +34,23 @@ internal static class TaskLog
         Rule(log, d.Rule, d.Severity, itemSpec, 0, 0, message);
     }
 
+    /// <summary>
+    /// A compiler's or linker's output as PG diagnostics (<paramref name="error"/>/<paramref name="warning"/>),
+    /// each with its notes as "&gt;&gt;&gt;" lines; a non-zero exit with no error line becomes one error carrying the whole output.
+    /// </summary>
+    public static void ToolOutput(TaskLoggingHelper log, string tool, ProcessRunner.Result result, Rule error, Rule warning, string defaultFile)
+    {
+        var parsed = Build.ToolOutput.Parse(result.Output);
+        foreach (var d in parsed)
+        {
+            var rule = d.IsError ? error : warning;
+            string text = d.Context.Count == 0 ? d.Message : d.Message + "\n" + string.Join("\n", d.Context.Select(c => ">>> " + c));
+            Rule(log, rule, rule.DefaultSeverity, d.File ?? defaultFile, d.Line, d.Column, text);
+        }
+        if (result.ExitCode != 0 && !parsed.Any(d => d.IsError))
+            Rule(log, error, defaultFile, $"{Path.GetFileName(tool)} exited with code {result.ExitCode}:\n{result.Output.Trim()}");
+    }
+
     /// <summary>PG9004: a property has a value PicGuard does not accept.</summary>
     public static void BadValue(TaskLoggingHelper log, string property, string? value, string accepted) =>
         Rule(log, RuleCatalog.BadConfiguration, null, $"{property} is '{value}', which is not accepted; use {accepted}");
