@@ -11,6 +11,21 @@ namespace PicGuard;
 public sealed record CheckOptions(Profile Profile, bool CheckUndefinedSymbols = false, IReadOnlyList<string>? AllowedUndefined = null)
 {
     public static CheckOptions Default { get; } = new(Profiles.Generic);
+
+    /// <summary>Sections whose code may only reach allowed sections (PG0004; PicRestrictedSections, globs such as <c>.pi.text*</c>).</summary>
+    public IReadOnlyList<string> RestrictedSections { get; init; } = [];
+
+    /// <summary>Sections restricted code may reference (PicAllowedTargetSections); empty means the restricted sections themselves.</summary>
+    public IReadOnlyList<string> AllowedTargetSections { get; init; } = [];
+
+    /// <summary>Where the loader places the blob, for placement overflow (PG0007); null means the profile's default, if any.</summary>
+    public LoadAddress? LoadAddress { get; init; }
+
+    /// <summary>Accepted findings (PicSuppress items, --suppress).</summary>
+    public IReadOnlyList<Suppression> Suppressions { get; init; } = [];
+
+    /// <summary>At most this many diagnostics per file are listed (PicMaxDiagnostics); the rest are counted. 0 means no cap.</summary>
+    public int MaxDiagnosticsPerFile { get; init; } = 100;
 }
 
 /// <summary>What one check found, plus the counts a summary prints.</summary>
