@@ -32,6 +32,12 @@ public sealed record CheckOptions(Profile Profile, bool CheckUndefinedSymbols = 
 public sealed class CheckResult
 {
     public List<Diagnostic> Diagnostics { get; } = new();
+
+    /// <summary>Findings a <see cref="Suppression"/> accepted: not errors, listed in the summary.</summary>
+    public List<(Diagnostic Diagnostic, Suppression By)> Suppressed { get; } = new();
+
+    /// <summary>Findings beyond <see cref="CheckOptions.MaxDiagnosticsPerFile"/>: counted, not listed.</summary>
+    public int Omitted { get; internal set; }
     public long Relocations { get; internal set; }
     public int Objects { get; internal set; }
     public int Errors => Diagnostics.Count(d => d.Severity == Severity.Error);
@@ -40,6 +46,8 @@ public sealed class CheckResult
     public void Add(CheckResult other)
     {
         Diagnostics.AddRange(other.Diagnostics);
+        Suppressed.AddRange(other.Suppressed);
+        Omitted += other.Omitted;
         Relocations += other.Relocations;
         Objects += other.Objects;
     }

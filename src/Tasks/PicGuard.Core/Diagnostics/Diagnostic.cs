@@ -10,6 +10,12 @@ public sealed record ObjectLocation(string Section, ulong Offset, string? Functi
     public string Describe() => Function is null ? $"{Section}+0x{Offset:x}" : $"{Function}+0x{FunctionOffset:x}";
 }
 
+/// <summary>A place in a source file, from DWARF line info (Line &gt; 0) or the STT_FILE symbol (Line = 0).</summary>
+public sealed record SourcePosition(string File, int Line, int Column)
+{
+    public override string ToString() => Line > 0 ? (Column > 0 ? $"{File}:{Line}:{Column}" : $"{File}:{Line}") : File;
+}
+
 /// <summary>
 /// One finding. <see cref="File"/> is the path the user gave (the archive for a member);
 /// <see cref="Object"/> is how the object is named in text, <c>lib.a(member.o)</c> for members.
@@ -26,6 +32,18 @@ public sealed record Diagnostic(
     string? RelocationType = null,
     string? Target = null)
 {
+    /// <summary>The source line the finding comes from, when debug info or an STT_FILE symbol says it.</summary>
+    public SourcePosition? Source { get; init; }
+
+    /// <summary>The instruction at the relocation site, disassembled (x86), e.g. <c>movabs rax, 0x0</c>.</summary>
+    public string? Instruction { get; init; }
+
+    /// <summary>How many identical findings this one stands for (identical findings collapse into one with a count).</summary>
+    public int Occurrences { get; init; } = 1;
+
+    /// <summary>The symbol the finding is about (relocation target or undefined symbol), for suppressions and SARIF.</summary>
+    public string? Symbol { get; init; }
+
     public string Code => Rule.Code;
 
     public static string SeverityWord(Severity s) => s switch
