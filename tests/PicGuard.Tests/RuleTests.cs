@@ -24,14 +24,15 @@ public sealed class RuleTests
         var found = result.Diagnostics.Where(d => d.Code == "PG0001").ToList();
         int expected = ReadElf("-rW", obj).Split('\n').Count(l => l.Contains("R_X86_64_32S") && l.Contains("table"));
         Assert.IsGreaterThan(0, expected, "the compiler is expected to emit R_X86_64_32S for this source");
-        Assert.HasCount(expected, found);
-        var first = found.Single(d => d.Location!.Function == "table_address");
+        Assert.AreEqual(expected, found.Sum(d => d.Occurrences), "identical findings collapse into one with a count");
+        var first = found.Single();
+        StringAssert.Contains(first.Format(), "table_address+0x");
         Assert.AreEqual(".text", first.Location!.Section);
         Assert.AreEqual("R_X86_64_32S", first.RelocationType);
         Assert.AreEqual("'table'", first.Target);
         Assert.AreEqual(Severity.Error, first.Severity);
         StringAssert.StartsWith(first.HeadLine, $"{obj}: error PG0001: absolute relocation R_X86_64_32S against 'table'");
-        StringAssert.Contains(first.Format(), ">>> referenced by table_address+0x");
+        StringAssert.Contains(first.Format(), ">>> referenced by ");
         Assert.IsTrue(result.Diagnostics.All(d => d.Code == "PG0001"), string.Join("\n", result.Diagnostics.Select(d => d.Format())));
     }
 

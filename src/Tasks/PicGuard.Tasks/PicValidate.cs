@@ -45,7 +45,7 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
                 continue;
             }
             var options = new CheckOptions(profile,
-                CheckUndefinedSymbols: string.Equals(item.GetMetadata("CheckUndefined"), "true", StringComparison.OrdinalIgnoreCase),
+                CheckUndefinedSymbols: bool.TryParse(item.GetMetadata("CheckUndefined"), out bool checkUndefined) ? checkUndefined : null,
                 AllowedUndefined: AllowUndefined.Select(a => a.ItemSpec).ToArray());
             var result = new Checker(options).CheckFile(item.GetMetadata("FullPath"));
             RelocationCount += (int)Math.Min(int.MaxValue, result.Relocations);

@@ -41,6 +41,9 @@ public sealed record Diagnostic(
     /// <summary>How many identical findings this one stands for (identical findings collapse into one with a count).</summary>
     public int Occurrences { get; init; } = 1;
 
+    /// <summary>The section the finding is in (the place a relocation patches, or the section itself).</summary>
+    public string? Section { get; init; }
+
     /// <summary>The symbol the finding is about (relocation target or undefined symbol), for suppressions and SARIF.</summary>
     public string? Symbol { get; init; }
 

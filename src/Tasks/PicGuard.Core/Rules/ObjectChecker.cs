@@ -5,9 +5,10 @@ using PicGuard.Relocations;
 namespace PicGuard.Rules;
 
 /// <summary>
-/// The rule engine for one ELF object: walks the catalog's section rules over the section
+/// The rule engine for one ELF object: walks the catalog's section and object rules over the section
 /// headers and its relocation rules over every relocation that patches an allocated section.
-/// Names (symbols, functions) are decoded only when a finding needs them.
+/// Per-section and per-type facts (confined? accepted by the loader?) are computed once up front;
+/// names, functions, source lines and instructions are decoded only when a finding needs them.
 /// </summary>
 internal sealed class ObjectChecker
 {
@@ -17,13 +18,25 @@ internal sealed class ObjectChecker
     private readonly string _path;
     private readonly string _objectName;
     private readonly CheckResult _result;
+    private readonly List<Diagnostic> _findings;
     private readonly RelocationTable? _table;
     private readonly (Rule Rule, Severity Severity)[] _relocationRules;
     private readonly (Rule Rule, Severity Severity)[] _sectionRules;
+    private readonly (Rule Rule, Severity Severity)[] _objectRules;
     private readonly uint _relocationKindMask;
+    private readonly bool _linked;
+    private readonly bool[] _restricted;
+    private readonly bool[] _allowedTarget;
+    private readonly bool[]? _loaderApplies;
+    private readonly LoadAddress? _loadAddress;
+    private ulong[]? _imageOffsets;
     private FunctionIndex? _functions;
+    private SourceLocator? _sources;
+    private ElfSymbolTable? _symbols;
+    private uint _symbolsIndex = uint.MaxValue;
+    private sbyte[]? _instrumentation;
 
-    public ObjectChecker(ElfFile elf, CheckOptions options, string path, string objectName, CheckResult result)
+    public ObjectChecker(ElfFile elf, CheckOptions options, string path, string objectName, CheckResult result, List<Diagnostic> findings)
     {
         _elf = elf;
         _options = options;
@@ -31,25 +44,312 @@ internal sealed class ObjectChecker
         _path = path;
         _objectName = objectName;
         _result = result;
+        _findings = findings;
         _table = RelocationTable.For(elf.Machine);
-        _relocationRules = Active(RuleScope.Relocation);
-        _sectionRules = Active(RuleScope.Section);
+        _linked = elf.FileType != ElfFileType.Relocatable;
+        _relocationRules = Active(r => r.Relocation is not null);
+        _sectionRules = Active(r => r.Section is not null);
+        _objectRules = Active(r => r.Object is not null);
+
+        var restrictedGlobs = options.RestrictedSections.Count > 0 ? options.RestrictedSections : _profile.DefaultRestrictedSections;
+        var allowedGlobs = options.AllowedTargetSections.Count > 0 ? options.AllowedTargetSections : restrictedGlobs;
+        _restricted = new bool[elf.Sections.Count];
+        _allowedTarget = new bool[elf.Sections.Count];
+        bool anyRestricted = false;
+        if (restrictedGlobs.Count > 0)
+        {
+            foreach (var s in elf.Sections)
+            {
+                if (!s.IsAllocated) continue;
+                string name = elf.SectionName(s);
+                anyRestricted |= _restricted[s.Index] = s.IsExecutable && Glob.MatchesAny(name, restrictedGlobs);
+                _allowedTarget[s.Index] = !s.IsExecutable || Glob.MatchesAny(name, allowedGlobs);
+            }
+        }
+
+        _loadAddress = options.LoadAddress ?? _profile.DefaultLoadAddress;
+        if (_table is not null && _profile.LoaderAppliesTypes.TryGetValue(elf.Machine, out var accepted))
+        {
+            _loaderApplies = new bool[_table.Types.Max(t => t.Number) + 1];
+            foreach (var t in _table.Types)
+                _loaderApplies[t.Number] = accepted.Contains(t.Name, StringComparer.Ordinal);
+        }
+
+        // Rules whose precondition does not hold for this object cost nothing in the hot loop.
+        _relocationRules = _relocationRules.Where(r => r.Rule.Relocation!.Check switch
+        {
+            RelocationCheck.Confinement => anyRestricted,
+            RelocationCheck.NotAcceptedByLoader => _loaderApplies is not null,
+            RelocationCheck.Overflow => _loadAddress is not null,
+            _ => true,
+        }).ToArray();
         _relocationKindMask = _relocationRules.Aggregate(0u, (m, r) => m | r.Rule.Relocation!.KindMask);
     }
 
-    private (Rule, Severity)[] Active(RuleScope scope) =>
-        RuleCatalog.All.Where(r => r.Scope == scope)
+    private (Rule, Severity)[] Active(Func<Rule, bool> where) =>
+        RuleCatalog.All.Where(where)
             .Select(r => (r, _profile.SeverityOf(r)))
             .Where(x => x.Item2 != Severity.None)
             .ToArray();
 
     public void Run()
     {
+        CheckObject();
         CheckSections();
         CheckRelocations();
-        if (_options.CheckUndefinedSymbols)
+        if (_options.CheckUndefinedSymbols ?? _profile.ChecksUndefinedSymbols)
             CheckUndefinedSymbols();
     }
+
+    // ---- object rules -------------------------------------------------------------------------
+
+    private void CheckObject()
+    {
+        foreach (var (rule, severity) in _objectRules)
+        {
+            var match = rule.Object!;
+            if (_elf.FileType != match.FileType) continue;
+            var executable = _elf.Sections.Where(s => s.IsAllocated && s.IsExecutable && s.Size > 0).ToList();
+            if (executable.Count <= match.MaxExecutableSections) continue;
+            var context = executable.Select(s =>
+            {
+                var functions = Functions().In((uint)s.Index).Take(3).ToList();
+                return $"section {_elf.SectionName(s)}, size 0x{s.Size:x}{(functions.Count > 0 ? ", holds " + string.Join(", ", functions) : "")}";
+            }).ToList();
+            context.Add("fix: " + rule.Fix);
+            Add(new Diagnostic(rule, severity, _path, _objectName,
+                $"{executable.Count} executable sections in a relocatable blob: every one has address 0 until loaded, and the loader rebases the entry by one of them only",
+                context, new ObjectLocation(_elf.SectionName(executable[1]), 0, null, 0)) { Section = _elf.SectionName(executable[1]) });
+        }
+    }
+
+    // ---- section rules ------------------------------------------------------------------------
+
+    private void CheckSections()
+    {
+        foreach (var section in _elf.Sections)
+        {
+            foreach (var (rule, severity) in _sectionRules)
+            {
+                var match = rule.Section!;
+                bool byFlag = match.Flag != ElfSectionFlags.None && (match.FlagMachine == ElfMachine.None || _elf.Machine == match.FlagMachine) && (section.Flags & match.Flag) != 0;
+                bool byName = false;
+                foreach (var prefix in match.NamePrefixBytes)
+                    byName |= _elf.SectionNameStartsWith(section, prefix);
+                if (!byName && !byFlag) continue;
+                string name = _elf.SectionName(section);
+                string why = $"section {name} {(byFlag && match.FlagDescribes is not null ? match.FlagDescribes : match.Describes)}";
+                var functions = Functions().In((uint)section.Index).Take(4).ToList();
+                var context = new List<string> { $"in {_objectName}, size 0x{section.Size:x}" };
+                if (functions.Count > 0) context.Add("holds " + string.Join(", ", functions));
+                context.Add("fix: " + rule.Fix);
+                Add(new Diagnostic(rule, severity, _path, _objectName, why, context, new ObjectLocation(name, 0, null, 0)) { Section = name });
+            }
+        }
+    }
+
+    // ---- relocation rules ---------------------------------------------------------------------
+
+    private void CheckRelocations()
+    {
+        if (_elf.Sections.Count == 0) return;
+        bool anyRelocations = false;
+        foreach (var section in _elf.Sections)
+        {
+            if (section.Type != ElfSectionType.Rela && section.Type != ElfSectionType.Rel) continue;
+            var relocations = _elf.GetRelocations(section);
+            _result.Relocations += relocations.Count;
+            anyRelocations |= relocations.Count > 0;
+            if (_table is null || _relocationKindMask == 0) continue;
+
+            ElfSection? target = null;
+            if (section.Info != 0)
+                target = _elf.GetSection(section.Info);
+            else if (!_linked)
+                continue; // an object's relocation section that patches nothing
+            if (target is { IsAllocated: false }) continue; // debug info and other unloaded sections
+
+            for (int i = 0; i < relocations.Count; i++)
+            {
+                var r = relocations[i];
+                var type = _table[r.Type];
+                if ((_relocationKindMask & 1u << (int)type.Kind) == 0) continue;
+                var patched = target ?? FindSectionByAddress(r.Offset);
+                if (patched is not { } p || !p.IsAllocated) continue;
+                foreach (var (rule, severity) in _relocationRules)
+                {
+                    var match = rule.Relocation!;
+                    if (!match.Matches(type.Kind, p.Flags)) continue;
+                    if (match.ExcludedSections is { } excluded && Glob.MatchesAny(_elf.SectionName(p), excluded)) continue;
+                    switch (match.Check)
+                    {
+                        case RelocationCheck.Kind:
+                            Report(rule, severity, section, p, r, type, null);
+                            break;
+                        case RelocationCheck.InstrumentationTarget:
+                            if (InstrumentationTarget(section, r) is { } row)
+                                Report(rule, severity, section, p, r, type, $"{RelocationVerb(type.Kind)} instrumentation entry {{target}}, emitted by {row.ProducedBy}", row.Fix);
+                            break;
+                        case RelocationCheck.Confinement:
+                            if (_restricted[p.Index] && ConfinementTarget(section, r, p) is { } t)
+                                Report(rule, severity, section, p, r, type, $"section mismatch in reference: {{from}} (section: {{section}}) -> {t.Name} (section: {t.Section})");
+                            break;
+                        case RelocationCheck.NotAcceptedByLoader:
+                            if (r.Type >= (uint)_loaderApplies!.Length || !_loaderApplies[r.Type])
+                                Report(rule, severity, section, p, r, type,
+                                    $"{type.Name} ({r.Type}) against {{target}} is not applied by the {_profile.Name} loader (it applies {string.Join(", ", _profile.LoaderAppliesTypes[_elf.Machine])}; it would fail with 'Unknown rela relocation: {r.Type}')");
+                            break;
+                        case RelocationCheck.Overflow:
+                            if (PlacementOverflow(section, p, r, type) is { } overflow)
+                                Report(rule, severity, section, p, r, type, overflow);
+                            break;
+                    }
+                }
+            }
+        }
+        if (_table is null && anyRelocations)
+        {
+            var rule = RuleCatalog.UnsupportedMachine;
+            Add(new Diagnostic(rule, _profile.SeverityOf(rule), _path, _objectName,
+                $"machine {_elf.RawMachine} ({_elf.Machine}) has no relocation table; relocation rules were not run", ["fix: " + rule.Fix]));
+        }
+    }
+
+    private static string RelocationVerb(RelocationKind kind) => kind is RelocationKind.PltCall ? "call to" : "reference to";
+
+    private ElfSection? FindSectionByAddress(ulong address)
+    {
+        foreach (var s in _elf.Sections)
+            if (s.IsAllocated && address >= s.Address && address - s.Address < s.Size)
+                return s;
+        return null;
+    }
+
+    private ElfSymbolTable? Symbols(uint index)
+    {
+        if (_symbolsIndex != index)
+        {
+            _symbols = _elf.GetSymbolTable(index);
+            _symbolsIndex = index;
+            _instrumentation = null;
+        }
+        return _symbols;
+    }
+
+    /// <summary>The instrumentation row the relocation's symbol matches; each symbol is classified once.</summary>
+    private InstrumentationSymbol? InstrumentationTarget(ElfSection relocationSection, ElfRelocation r)
+    {
+        if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
+        var symbols = Symbols(relocationSection.Link)!;
+        if (r.SymbolIndex >= (uint)symbols.Count) return null;
+        _instrumentation ??= new sbyte[symbols.Count];
+        ref sbyte cached = ref _instrumentation[r.SymbolIndex];
+        if (cached == 0)
+        {
+            var symbol = symbols[r.SymbolIndex];
+            var row = symbol.Type == ElfSymbolType.Section ? null : Instrumentation.Match(symbols.NameBytes(symbol));
+            cached = row is null ? (sbyte)-1 : (sbyte)(1 + IndexOf(row));
+        }
+        return cached > 0 ? Instrumentation.Symbols[cached - 1] : null;
+    }
+
+    private static int IndexOf(InstrumentationSymbol row)
+    {
+        for (int i = 0; i < Instrumentation.Symbols.Count; i++)
+            if (ReferenceEquals(Instrumentation.Symbols[i], row)) return i;
+        return -1;
+    }
+
+    /// <summary>Where the relocation's target lives: its section and what to call it there.</summary>
+    private (string Name, string Section)? ConfinementTarget(ElfSection relocationSection, ElfRelocation r, ElfSection place)
+    {
+        if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
+        var symbols = Symbols(relocationSection.Link)!;
+        var symbol = symbols[r.SymbolIndex];
+        if (!symbol.IsInSection || symbol.SectionIndex >= (uint)_elf.Sections.Count) return null; // undefined: judged once linked
+        var section = _elf.GetSection(symbol.SectionIndex);
+        if (section.Index == place.Index || _allowedTarget[section.Index] || !section.IsExecutable) return null;
+        string name = symbol.Type == ElfSymbolType.Section ? "" : symbols.Name(symbol);
+        if (name.Length == 0)
+        {
+            // A section symbol plus addend: name the function there (PC-relative x86 addends are -4 for the field).
+            long into = r.Addend + (_elf.Machine is ElfMachine.X86_64 or ElfMachine.I386 && _table![r.Type].Kind is RelocationKind.PcRelative or RelocationKind.PltCall ? 4 : 0);
+            ulong value = symbol.Value + (ulong)Math.Max(0, into);
+            var (function, offset) = Functions().Containing((uint)section.Index, value);
+            name = function is null ? $"{_elf.SectionName(section)}+0x{value:x}" : offset == 0 ? function : $"{function}+0x{offset:x}";
+        }
+        return (name, _elf.SectionName(section));
+    }
+
+    // ---- placement overflow (PG0007) -----------------------------------------------------------
+
+    /// <summary>The overflow message if the value the loader computes cannot fit the field somewhere in the load range.</summary>
+    private string? PlacementOverflow(ElfSection relocationSection, ElfSection place, ElfRelocation r, RelocationType type)
+    {
+        if (!type.HasOverflowCheck() || r.SymbolIndex == 0 && type.Kind != RelocationKind.Absolute) return null;
+        Int128 target;
+        if (r.SymbolIndex == 0 || relocationSection.Link == 0)
+        {
+            target = 0;
+        }
+        else
+        {
+            var symbol = Symbols(relocationSection.Link)![r.SymbolIndex];
+            if (symbol.RawSectionIndex == ElfSectionIndex.Absolute)
+            {
+                if (type.Kind != RelocationKind.Absolute) return null;
+                Int128 fixedValue = (Int128)symbol.Value + r.Addend;
+                return type.Fits(fixedValue) ? null : $"{type.Name} against absolute symbol {TargetName(relocationSection, r)}: value {Hex(fixedValue)} does not fit its {type.FieldDescription()}";
+            }
+            if (!symbol.IsInSection || symbol.SectionIndex >= (uint)_elf.Sections.Count) return null;
+            target = (Int128)ImageOffset(symbol.SectionIndex) + (_linked ? symbol.Value - _elf.GetSection(symbol.SectionIndex).Address : symbol.Value);
+        }
+        Int128 placeOffset = (Int128)ImageOffset((uint)place.Index) + (_linked ? r.Offset - place.Address : r.Offset);
+        var load = _loadAddress!.Value;
+        if (type.Kind == RelocationKind.Absolute)
+        {
+            Int128 low = load.Low + target + r.Addend, high = load.High + target + r.Addend;
+            if (type.Fits(low) && type.Fits(high)) return null;
+            Int128 bad = type.Fits(high) ? low : high;
+            return $"{type.Name} against {TargetName(relocationSection, r)} overflows when the blob is placed at {(load.IsSingle ? load.ToString() : $"{load} (e.g. at 0x{(bad == high ? load.High : load.Low):x})")}: value {Hex(bad)} does not fit its {type.FieldDescription()} (kexec: 'Overflow in relocation type {r.Type}')";
+        }
+        Int128 distance = target + r.Addend - placeOffset;
+        return type.Fits(distance) ? null
+            : $"{type.Name} against {TargetName(relocationSection, r)} overflows: the target is {Hex(distance)} bytes away in the loaded image, beyond its {type.FieldDescription()}";
+    }
+
+    /// <summary>Where a section starts in the loaded image: link addresses for linked files; for objects, allocated sections in order (file data first, then zero-filled), aligned.</summary>
+    private ulong ImageOffset(uint section)
+    {
+        if (_imageOffsets is null)
+        {
+            _imageOffsets = new ulong[_elf.Sections.Count];
+            if (_linked)
+            {
+                ulong low = _elf.Sections.Where(s => s.IsAllocated).Select(s => s.Address).DefaultIfEmpty(0UL).Min();
+                foreach (var s in _elf.Sections)
+                    _imageOffsets[s.Index] = s.IsAllocated ? s.Address - low : 0;
+            }
+            else
+            {
+                ulong offset = 0;
+                foreach (bool zeroFilled in new[] { false, true })
+                {
+                    foreach (var s in _elf.Sections)
+                    {
+                        if (!s.IsAllocated || (s.Type == ElfSectionType.NoBits) != zeroFilled) continue;
+                        ulong align = Math.Max(1UL, s.Alignment);
+                        offset = (offset + align - 1) / align * align;
+                        _imageOffsets[s.Index] = offset;
+                        offset += s.Size;
+                    }
+                }
+            }
+        }
+        return section < (uint)_imageOffsets.Length ? _imageOffsets[section] : 0;
+    }
+
+    // ---- undefined symbols (PG0008) ------------------------------------------------------------
 
     private void CheckUndefinedSymbols()
     {
@@ -65,135 +365,96 @@ internal sealed class ObjectChecker
             if (!symbol.IsUndefined || symbol.Binding == ElfSymbolBinding.Local) continue;
             string name = symbols.Name(symbol);
             if (name.Length == 0 || Glob.MatchesAny(name, _options.AllowedUndefined)) continue;
-            var context = ReferencesTo((uint)table.Index, i).Take(3).Select(r => "referenced by " + r).ToList();
+            var places = ReferencesTo((uint)table.Index, i).Take(3).ToList();
+            var context = places.Select(p => "referenced by " + p.Text).ToList();
             context.Add("fix: " + rule.Fix);
             Add(new Diagnostic(rule, severity, _path, _objectName,
-                $"undefined symbol '{name}'{(symbol.Binding == ElfSymbolBinding.Weak ? " (weak)" : "")}: the loader resolves no symbols", context, Target: $"'{name}'"));
+                $"undefined symbol '{name}'{(symbol.Binding == ElfSymbolBinding.Weak ? " (weak)" : "")}: the loader resolves no symbols", context,
+                places.FirstOrDefault().Location, Target: $"'{name}'")
+            { Symbol = name, Section = places.FirstOrDefault().Location?.Section, Source = places.FirstOrDefault().Source });
         }
     }
 
     /// <summary>Places whose relocations name symbol <paramref name="symbol"/> of symbol table <paramref name="symbolTable"/>.</summary>
-    private IEnumerable<string> ReferencesTo(uint symbolTable, uint symbol)
+    private IEnumerable<(string Text, ObjectLocation? Location, SourcePosition? Source)> ReferencesTo(uint symbolTable, uint symbol)
     {
-        bool linked = _elf.FileType != ElfFileType.Relocatable;
         foreach (var section in _elf.Sections)
         {
             if (section.Type is not (ElfSectionType.Rela or ElfSectionType.Rel) || section.Link != symbolTable || section.Info == 0) continue;
             var patched = _elf.GetSection(section.Info);
             if (!patched.IsAllocated) continue;
-            var found = new List<string>();
+            var found = new List<(string, ObjectLocation?, SourcePosition?)>();
             var relocations = _elf.GetRelocations(section);
             for (int i = 0; i < relocations.Count; i++)
             {
-                var r = relocations[i];
-                if (r.SymbolIndex != symbol) continue;
-                ulong offset = linked && r.Offset >= patched.Address ? r.Offset - patched.Address : r.Offset;
-                var (function, functionOffset) = Functions().Containing((uint)patched.Index, r.Offset);
-                string name = _elf.SectionName(patched);
-                found.Add(new ObjectLocation(name, offset, function, functionOffset).Describe() + $" ({name}+0x{offset:x})");
+                if (relocations[i].SymbolIndex != symbol) continue;
+                var (location, source) = Place(patched, relocations[i].Offset);
+                found.Add(($"{location.Describe()} ({location.Section}+0x{location.Offset:x}){(source is null ? "" : " at " + source)}", location, source));
             }
             foreach (var f in found) yield return f;
         }
     }
 
-    private void CheckSections()
-    {
-        foreach (var section in _elf.Sections)
-        {
-            foreach (var (rule, severity) in _sectionRules)
-            {
-                var match = rule.Section!;
-                bool byFlag = match.MachineFlag != ElfSectionFlags.None && _elf.Machine == match.FlagMachine && (section.Flags & match.MachineFlag) != 0;
-                bool byName = false;
-                foreach (var prefix in match.NamePrefixBytes)
-                    byName |= _elf.SectionNameStartsWith(section, prefix);
-                if (!byName && !byFlag) continue;
-                string name = _elf.SectionName(section);
-                string why = byFlag ? $"section {name} has the large-model flag (SHF_X86_64_LARGE)" : $"section {name} belongs to the large code model";
-                var functions = Functions().In((uint)section.Index).Take(4).ToList();
-                var context = new List<string> { $"in {_objectName}, size 0x{section.Size:x}" };
-                if (functions.Count > 0) context.Add("holds " + string.Join(", ", functions));
-                context.Add("fix: " + rule.Fix);
-                Add(new Diagnostic(rule, severity, _path, _objectName, why, context, new ObjectLocation(name, 0, null, 0)));
-            }
-        }
-    }
+    // ---- reporting -----------------------------------------------------------------------------
 
-    private void CheckRelocations()
-    {
-        if (_elf.Sections.Count == 0) return;
-        bool anyRelocations = false;
-        foreach (var section in _elf.Sections)
-        {
-            if (section.Type != ElfSectionType.Rela && section.Type != ElfSectionType.Rel) continue;
-            var relocations = _elf.GetRelocations(section);
-            _result.Relocations += relocations.Count;
-            anyRelocations |= relocations.Count > 0;
-            if (_table is null) continue;
-
-            bool linked = _elf.FileType != ElfFileType.Relocatable;
-            ElfSection? target = null;
-            if (section.Info != 0)
-            {
-                target = _elf.GetSection(section.Info);
-            }
-            else if (!linked)
-            {
-                continue; // an object's relocation section that patches nothing
-            }
-            if (target is { IsAllocated: false }) continue; // debug info and other unloaded sections
-
-            for (int i = 0; i < relocations.Count; i++)
-            {
-                var r = relocations[i];
-                var type = _table[r.Type];
-                if ((_relocationKindMask & 1u << (int)type.Kind) == 0) continue;
-                var patched = target ?? FindSectionByAddress(r.Offset);
-                if (patched is not { } p || !p.IsAllocated) continue;
-                foreach (var (rule, severity) in _relocationRules)
-                {
-                    if (rule.Relocation!.Matches(type.Kind, p.Flags))
-                        Report(rule, severity, section, p, r, type, linked);
-                }
-            }
-        }
-        if (_table is null && anyRelocations)
-        {
-            var rule = RuleCatalog.UnsupportedMachine;
-            Add(new Diagnostic(rule, _profile.SeverityOf(rule), _path, _objectName,
-                $"machine {_elf.RawMachine} ({_elf.Machine}) has no relocation table; relocation rules were not run", ["fix: " + rule.Fix]));
-        }
-    }
-
-    private ElfSection? FindSectionByAddress(ulong address)
-    {
-        foreach (var s in _elf.Sections)
-            if (s.IsAllocated && address >= s.Address && address - s.Address < s.Size)
-                return s;
-        return null;
-    }
-
-    private void Report(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, bool linked)
+    /// <summary>Section, offset and function of a place, and its source line when debug info or STT_FILE says it.</summary>
+    private (ObjectLocation Location, SourcePosition? Source) Place(ElfSection patched, ulong rawOffset)
     {
         string sectionName = _elf.SectionName(patched);
-        ulong offset = linked && r.Offset >= patched.Address ? r.Offset - patched.Address : r.Offset;
-        var (function, functionOffset) = Functions().Containing((uint)patched.Index, linked ? r.Offset : offset);
-        string target = TargetName(relocationSection, r);
-        var location = new ObjectLocation(sectionName, offset, function, functionOffset);
-        string message = $"{KindWord(type.Kind)} relocation {type.Name} against {target} in {(patched.IsExecutable ? "executable " : "")}section {sectionName}";
-        var context = new List<string>
+        ulong offset = _linked && rawOffset >= patched.Address ? rawOffset - patched.Address : rawOffset;
+        var (function, functionOffset) = Functions().Containing((uint)patched.Index, rawOffset);
+        SourcePosition? source = null;
+        try
         {
-            $"referenced by {location.Describe()} ({sectionName}+0x{offset:x}) in {_objectName}",
-            "fix: " + rule.Fix,
-        };
-        Add(new Diagnostic(rule, severity, _path, _objectName, message, context, location, type.Name, target));
+            source = Sources().Find((uint)patched.Index, rawOffset);
+        }
+        catch (ElfFormatException)
+        {
+            // Broken debug info costs the source line, never the finding.
+        }
+        return (new ObjectLocation(sectionName, offset, function, functionOffset), source);
+    }
+
+    private void Report(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, string? message, string? fix = null)
+    {
+        var (location, source) = Place(patched, r.Offset);
+        string target = TargetName(relocationSection, r);
+        message = (message ?? "{kind} relocation {type} against {target} in {exec}section {section}")
+            .Replace("{kind}", KindWord(type.Kind))
+            .Replace("{type}", type.Name)
+            .Replace("{target}", target)
+            .Replace("{exec}", patched.IsExecutable ? "executable " : "")
+            .Replace("{section}", location.Section)
+            .Replace("{from}", location.Describe());
+        var context = new List<string> { $"referenced by {location.Describe()} ({location.Section}+0x{location.Offset:x}) in {_objectName}" };
+        if (source is not null) context.Add($"source: {source}");
+        string? instruction = patched.IsExecutable ? InstructionDecoder.At(_elf, patched, location.Offset, location.Function is null ? 0 : location.Offset - location.FunctionOffset) : null;
+        if (instruction is not null) context.Add($"instruction: {instruction}");
+        context.Add("fix: " + (fix ?? rule.Fix));
+        Add(new Diagnostic(rule, severity, _path, _objectName, message, context, location, type.Name, target)
+        {
+            Source = source,
+            Instruction = instruction,
+            Symbol = SymbolName(relocationSection, r),
+            Section = location.Section,
+        });
+    }
+
+    private string? SymbolName(ElfSection relocationSection, ElfRelocation r)
+    {
+        if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
+        var symbols = Symbols(relocationSection.Link)!;
+        var symbol = symbols[r.SymbolIndex];
+        if (symbol.Type == ElfSymbolType.Section && symbol.IsInSection && symbol.SectionIndex < (uint)_elf.Sections.Count)
+            return _elf.SectionName(_elf.GetSection(symbol.SectionIndex));
+        return symbols.Name(symbol);
     }
 
     private string TargetName(ElfSection relocationSection, ElfRelocation r)
     {
         if (r.SymbolIndex == 0 || relocationSection.Link == 0)
             return r.Addend == 0 ? "address 0" : $"address 0x{r.Addend:x}";
-        var symbols = _elf.GetSymbolTable(relocationSection.Link);
+        var symbols = Symbols(relocationSection.Link)!;
         var symbol = symbols[r.SymbolIndex];
         if (symbol.Type == ElfSymbolType.Section && symbol.IsInSection && symbol.SectionIndex < (uint)_elf.Sections.Count)
             return $"section {_elf.SectionName(_elf.GetSection(symbol.SectionIndex))}{Addend(r.Addend)}";
@@ -211,9 +472,13 @@ internal sealed class ObjectChecker
         _ => kind.ToString().ToLowerInvariant(),
     };
 
+    private static string Hex(Int128 value) => value < 0 ? $"-0x{(-value).ToString("x")}" : $"0x{value.ToString("x")}";
+
     private static string Addend(long addend) => addend == 0 ? "" : addend > 0 ? $"+0x{addend:x}" : $"-0x{-addend:x}";
 
     private FunctionIndex Functions() => _functions ??= FunctionIndex.Build(_elf);
 
-    private void Add(Diagnostic d) => _result.Diagnostics.Add(d);
+    private SourceLocator Sources() => _sources ??= SourceLocator.Build(_elf);
+
+    private void Add(Diagnostic d) => _findings.Add(d);
 }

@@ -1,4 +1,5 @@
 using PicGuard.Elf;
+using PicGuard.Relocations;
 using static PicGuard.Relocations.RelocationKind;
 
 namespace PicGuard.Rules;
@@ -22,11 +23,51 @@ public static class RuleCatalog
     public static readonly Rule LargeCodeModelSection = new(
         "PG0003", Severity.Error, "large-code-model section", RuleScope.Section,
         Fix: "compile with -mcmodel=small; clang 18 and later put -mcmodel=large code in .ltext, a second executable section that position-independent loaders such as kexec do not rebase",
-        Section: new([".ltext", ".ldata", ".lbss", ".lrodata"], ElfSectionFlags.X86_64Large, ElfMachine.X86_64));
+        Section: new([".ltext", ".ldata", ".lbss", ".lrodata"], "belongs to the large code model", ElfSectionFlags.X86_64Large, ElfMachine.X86_64, "has the large-model flag (SHF_X86_64_LARGE)"));
+
+    public static readonly Rule SectionConfinement = new(
+        "PG0004", Severity.Error, "reference out of a confined section", RuleScope.Relocation,
+        Fix: "move the callee into the confined section too (e.g. __attribute__((section(\".pi.text\")))), or add its section to PicAllowedTargetSections if it is safe to run from there",
+        Relocation: new(RelocationMatch.AnyReference, Check: RelocationCheck.Confinement));
+
+    public static readonly Rule InstrumentationCall = new(
+        "PG0005", Severity.Error, "instrumentation or sanitizer call in position-independent code", RuleScope.Relocation,
+        Fix: "build the code without the instrumentation flag named in the message (PicGuard's flag policy removes them from PicSource items), or exempt the function with __attribute__((no_instrument_function)) / no_sanitize",
+        Relocation: new(RelocationMatch.AnyReference, Check: RelocationCheck.InstrumentationTarget));
+
+    public static readonly Rule RejectedByLoader = new(
+        "PG0006", Severity.Error, "relocation type the target loader does not apply", RuleScope.Relocation,
+        Fix: "the loader of this profile applies only the types the message lists; build position-independent (-fpic -mcmodel=small -fvisibility=hidden) so the compiler emits only those",
+        Relocation: new(RelocationMatch.AllKinds, Check: RelocationCheck.NotAcceptedByLoader));
+
+    public static readonly Rule PlacementOverflow = new(
+        "PG0007", Severity.Error, "relocation overflows at the load address", RuleScope.Relocation,
+        Fix: "make the reference PC-relative (-fpic -mcmodel=small) or 64-bit, or narrow PicLoadAddress to where the loader really places the blob",
+        Relocation: new([RelocationKind.Absolute, RelocationKind.PcRelative, RelocationKind.PltCall], Check: RelocationCheck.Overflow));
 
     public static readonly Rule UndefinedSymbol = new(
         "PG0008", Severity.Error, "undefined symbol left in the blob", RuleScope.Symbol,
         Fix: "define the symbol in one of the blob's sources or objects (a loader such as kexec resolves nothing: 'Undefined symbol: %s'), or list it in a PicAllowUndefined item if the loader provides it");
+
+    public static readonly Rule LtoInput = new(
+        "PG0009", Severity.Error, "LTO or bitcode input", RuleScope.Input,
+        Fix: "rebuild the object without -flto (PicGuard's flag policy removes LTO flags from PicSource items); LTO merges code models and emits many text sections, which position-independent loaders do not support");
+
+    public static readonly Rule AbsolutePointerInData = new(
+        "PG0010", Severity.Warning, "absolute pointer in an allocated data section", RuleScope.Relocation,
+        Fix: "a statically initialised pointer holds the link-time address; compute the address at run time (PC-relative, e.g. &sym in code) or make sure the loader relocates data for the address the code runs at",
+        Relocation: new([RelocationKind.Absolute], ElfSectionFlags.Alloc, ElfSectionFlags.ExecInstr, ExcludedSections: ["__patchable_function_entries"]));
+
+    public static readonly Rule NeedsRuntime = new(
+        "PG0011", Severity.Error, "needs a dynamic linker or TLS runtime", RuleScope.Relocation,
+        Fix: "freestanding blobs have no dynamic linker and no thread pointer: drop thread-local variables (__thread), make symbols hidden and link statically without -shared/-dynamic-linker",
+        Relocation: new([RelocationKind.Dynamic, RelocationKind.Tls]),
+        Section: new([".tdata", ".tbss", ".interp"], "needs a dynamic linker or a TLS runtime", ElfSectionFlags.Tls, ElfMachine.None, "is thread-local storage (SHF_TLS)"));
+
+    public static readonly Rule SeveralExecutableSections = new(
+        "PG0012", Severity.None, "more than one executable section in a relocatable blob", RuleScope.Object,
+        Fix: "put all code in one .text: compile with -mcmodel=small (not large: clang puts it in .ltext), without -ffunction-sections, and without -fprofile-use/LTO; the kexec loader rebases the entry by the one section that contains it",
+        Object: new(1, ElfFileType.Relocatable));
 
     public static readonly Rule FlagRemoved = new(
         "PG1001", Severity.Message, "flag removed by the position-independent flag policy", RuleScope.Build,
@@ -79,7 +120,8 @@ public static class RuleCatalog
     /// <summary>All rules, in code order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
-        AbsoluteInCode, GotReference, LargeCodeModelSection, UndefinedSymbol,
+        AbsoluteInCode, GotReference, LargeCodeModelSection, SectionConfinement, InstrumentationCall,
+        RejectedByLoader, PlacementOverflow, UndefinedSymbol, LtoInput, AbsolutePointerInData, NeedsRuntime, SeveralExecutableSections,
         FlagRemoved, FlagOverridden, ToolNotFound,
         CompilerError, CompilerWarning, LinkerError, LinkerWarning,
         InternalError, MalformedInput, UnsupportedMachine, MissingInput, BadConfiguration,
