@@ -43,6 +43,7 @@ public static class InstructionDecoder
         formatter.Options.HexSuffix = null;
         formatter.Options.SpaceAfterOperandSeparator = true;
         formatter.Options.UppercaseHex = false;
+        formatter.Options.SmallHexNumbersInDecimal = false;
         formatter.Options.ShowBranchSize = false;
         formatter.Options.RipRelativeAddresses = true;
         var output = new StringOutput();
