@@ -7,8 +7,8 @@ namespace PicGuard.Tasks;
 
 /// <summary>
 /// Validates the relocations of ELF objects and archives (<c>@(PicCheck)</c>) and logs every
-/// finding as a canonical MSBuild error or warning with its PG code and help link.
-/// Item metadata <c>Profile</c> overrides <see cref="Profile"/> per file.
+/// finding as a canonical MSBuild error or warning with its PG code and help link, pointing at the
+/// source line when debug info names it. Item metadata <c>Profile</c> and <c>CheckUndefined</c> override per file.
 /// </summary>
 public sealed class PicValidate : Microsoft.Build.Utilities.Task
 {
@@ -22,45 +22,119 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
     /// <summary>Symbols the loader provides, exempt from PG0008 (items PicAllowUndefined; globs allowed).</summary>
     public ITaskItem[] AllowUndefined { get; set; } = [];
 
+    /// <summary>Confined sections, globs separated by ';' (property PicRestrictedSections, PG0004).</summary>
+    public string? RestrictedSections { get; set; }
+
+    /// <summary>Sections confined code may reach (property PicAllowedTargetSections).</summary>
+    public string? AllowedTargetSections { get; set; }
+
+    /// <summary>Where the loader places the blob (property PicLoadAddress, PG0007).</summary>
+    public string? LoadAddress { get; set; }
+
+    /// <summary>Most diagnostics listed per file (property PicMaxDiagnostics; 0 = all).</summary>
+    public string? MaxDiagnostics { get; set; }
+
+    /// <summary>Accepted findings (items PicSuppress: Include = code, metadata Symbol, Section, File, Justification).</summary>
+    public ITaskItem[] Suppressions { get; set; } = [];
+
+    /// <summary>Only these codes are reported (globs; empty = all). The pre-link input check asks for LTO and format problems only.</summary>
+    public string? OnlyRules { get; set; }
+
+    /// <summary>The project, so configuration errors point at it.</summary>
+    public string? ProjectFile { get; set; }
+
     /// <summary>Number of relocations examined, for the summary and for tests.</summary>
     [Output]
     public int RelocationCount { get; private set; }
 
     public override bool Execute()
     {
-        if (!Profiles.TryGet(Profile, out var defaultProfile))
-        {
-            LogConfigurationError("PicProfile", Profile!);
-            return false;
-        }
+        if (!TryOptions(out var options, out var defaultProfile)) return false;
 
-        int errors = 0, warnings = 0;
+        int errors = 0, warnings = 0, suppressed = 0, omitted = 0;
         foreach (var item in Files)
         {
             var profile = defaultProfile;
             string perItem = item.GetMetadata("Profile");
             if (!string.IsNullOrWhiteSpace(perItem) && !Profiles.TryGet(perItem, out profile))
             {
-                LogConfigurationError($"Profile metadata of PicCheck item '{item.ItemSpec}'", perItem);
+                TaskLog.BadValue(Log, $"Profile metadata of item '{item.ItemSpec}'", perItem, "one of: " + Profiles.Names, ProjectFile);
                 continue;
             }
-            var options = new CheckOptions(profile,
-                CheckUndefinedSymbols: bool.TryParse(item.GetMetadata("CheckUndefined"), out bool checkUndefined) ? checkUndefined : null,
-                AllowedUndefined: AllowUndefined.Select(a => a.ItemSpec).ToArray());
-            var result = new Checker(options).CheckFile(item.GetMetadata("FullPath"));
+            var itemOptions = options with
+            {
+                Profile = profile,
+                CheckUndefinedSymbols = bool.TryParse(item.GetMetadata("CheckUndefined"), out bool checkUndefined) ? checkUndefined : null,
+            };
+            var result = new Checker(itemOptions).CheckFile(item.GetMetadata("FullPath"));
             RelocationCount += (int)Math.Min(int.MaxValue, result.Relocations);
             foreach (var d in result.Diagnostics)
-            {
                 TaskLog.Diagnostic(Log, d, item.ItemSpec);
-                if (d.Severity == Severity.Error) errors++;
-                if (d.Severity == Severity.Warning) warnings++;
-            }
+            foreach (var (d, by) in result.Suppressed)
+                Log.LogMessage(MessageImportance.Normal, $"PicGuard: suppressed {d.Code} in {d.Object}: {d.Message}{(by.Justification is { Length: > 0 } j ? $" (justification: {j})" : "")}");
+            if (result.Omitted > 0)
+                Log.LogMessage(MessageImportance.High, $"PicGuard: {item.ItemSpec}: {result.Omitted} more finding(s) not listed (PicMaxDiagnostics={options.MaxDiagnosticsPerFile}).");
+            errors += result.Errors;
+            warnings += result.Warnings;
+            suppressed += result.Suppressed.Count;
+            omitted += result.Omitted;
         }
         Log.LogMessage(MessageImportance.Normal,
-            $"PicGuard: checked {Files.Length} file(s), {RelocationCount} relocation(s): {errors} error(s), {warnings} warning(s).");
+            $"PicGuard: checked {Files.Length} file(s), {RelocationCount} relocation(s): {errors} error(s), {warnings} warning(s), {suppressed} suppressed, {omitted} not listed.");
         return !Log.HasLoggedErrors;
     }
 
-    private void LogConfigurationError(string property, string value) =>
-        TaskLog.Rule(Log, RuleCatalog.BadConfiguration, null, $"{property} is '{value}', which is not a PicGuard profile; use one of: {Profiles.Names}");
+    /// <summary>Reads the properties into checker options; every bad value is one PG9004 naming the property.</summary>
+    private bool TryOptions(out CheckOptions options, out Profile profile)
+    {
+        options = CheckOptions.Default;
+        bool ok = true;
+        if (!Profiles.TryGet(Profile, out profile))
+        {
+            TaskLog.BadValue(Log, "PicProfile", Profile, "one of: " + Profiles.Names, ProjectFile);
+            ok = false;
+        }
+        LoadAddress? load = null;
+        if (!string.IsNullOrWhiteSpace(LoadAddress))
+        {
+            if (Rules.LoadAddress.TryParse(LoadAddress, out var parsed, out _)) load = parsed;
+            else
+            {
+                TaskLog.BadValue(Log, "PicLoadAddress", LoadAddress, Rules.LoadAddress.AcceptedForms, ProjectFile);
+                ok = false;
+            }
+        }
+        int max = 100;
+        if (!string.IsNullOrWhiteSpace(MaxDiagnostics) && (!int.TryParse(MaxDiagnostics.Trim(), out max) || max < 0))
+        {
+            TaskLog.BadValue(Log, "PicMaxDiagnostics", MaxDiagnostics, "a whole number of diagnostics per file, 0 for all", ProjectFile);
+            ok = false;
+        }
+        var suppressions = new List<Suppression>();
+        foreach (var s in Suppressions)
+        {
+            if (!Suppression.IsCode(s.ItemSpec))
+            {
+                TaskLog.BadValue(Log, "PicSuppress item", s.ItemSpec, "a PicGuard code such as PG0004, or a code glob such as PG00%2A (MSBuild expands a literal * against files)", ProjectFile);
+                ok = false;
+                continue;
+            }
+            suppressions.Add(new Suppression(s.ItemSpec.ToUpperInvariant(), Metadata(s, "Symbol"), Metadata(s, "Section"), Metadata(s, "File"), Metadata(s, "Justification")));
+        }
+        options = new CheckOptions(profile, AllowedUndefined: AllowUndefined.Select(a => a.ItemSpec).ToArray())
+        {
+            RestrictedSections = List(RestrictedSections),
+            AllowedTargetSections = List(AllowedTargetSections),
+            LoadAddress = load,
+            MaxDiagnosticsPerFile = max,
+            Suppressions = suppressions,
+            OnlyRules = List(OnlyRules),
+        };
+        return ok;
+    }
+
+    private static string? Metadata(ITaskItem item, string name) => item.GetMetadata(name) is { Length: > 0 } v ? v : null;
+
+    private static string[] List(string? value) =>
+        (value ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

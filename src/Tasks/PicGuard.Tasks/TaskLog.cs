@@ -27,11 +27,18 @@ internal static class TaskLog
     public static void Rule(TaskLoggingHelper log, Rule rule, string? file, string message) =>
         Rule(log, rule, rule.DefaultSeverity, file, 0, 0, message);
 
-    /// <summary>A checker finding; the file is the item as the user wrote it, archive members are named in the text.</summary>
+    /// <summary>
+    /// A checker finding. It points at the source line when debug info names one that exists on disk
+    /// (so IDEs jump to it), else at the item as the user wrote it; archive members are named in the text.
+    /// </summary>
     public static void Diagnostic(TaskLoggingHelper log, Diagnostic d, string itemSpec)
     {
         string message = d.Object == d.File ? d.MessageWithContext : $"{d.Object}: {d.MessageWithContext}";
-        Rule(log, d.Rule, d.Severity, itemSpec, 0, 0, message);
+        if (d.Occurrences > 1) message = $"{message}\n>>> {d.Occurrences} identical finding(s) in all";
+        if (d.Source is { Line: > 0 } source && File.Exists(source.File))
+            Rule(log, d.Rule, d.Severity, source.File, source.Line, Math.Max(0, source.Column), $"{d.Object}: {message}");
+        else
+            Rule(log, d.Rule, d.Severity, itemSpec, 0, 0, message);
     }
 
     /// <summary>
@@ -52,6 +59,6 @@ internal static class TaskLog
     }
 
     /// <summary>PG9004: a property has a value PicGuard does not accept.</summary>
-    public static void BadValue(TaskLoggingHelper log, string property, string? value, string accepted) =>
-        Rule(log, RuleCatalog.BadConfiguration, null, $"{property} is '{value}', which is not accepted; use {accepted}");
+    public static void BadValue(TaskLoggingHelper log, string property, string? value, string accepted, string? projectFile = null) =>
+        Rule(log, RuleCatalog.BadConfiguration, projectFile, $"{property} is '{value}', which is not accepted; use {accepted}");
 }

@@ -1,0 +1,143 @@
+using System.Text.RegularExpressions;
+using static PicGuard.Tests.Toolchain;
+
+namespace PicGuard.Tests;
+
+/// <summary>The #4 rules through the packed SDK and a real `dotnet build`: properties, items and warning controls.</summary>
+[TestClass]
+public sealed class RuleEndToEndTests
+{
+    private const string Startup = """
+        #define __pitext __attribute__((section(".pi.text")))
+        __attribute__((noinline)) int scale(int x) { return x * 3 + 1; }
+        __pitext int startup_64(int *p, int i) { return scale(p[i]); }
+        """;
+
+    private static string Project(string properties, string items) => $"""
+        <Project Sdk="Microsoft.Build.NoTargets/3.7.0">
+          <PropertyGroup>
+            <TargetFramework>net8.0</TargetFramework>
+            <PicCompiler>gcc</PicCompiler>
+            {properties}
+          </PropertyGroup>
+          <ItemGroup>
+            <PackageReference Include="PicGuard.Sdk" Version="{SdkPackage.Version}" />
+            {items}
+          </ItemGroup>
+        </Project>
+        """;
+
+    private static TempDir Write(string properties, string items, params (string Name, string Text)[] files)
+    {
+        var dir = new TempDir();
+        foreach (var (name, text) in files) File.WriteAllText(dir[name], text);
+        SdkPackage.WriteProject(dir.Path, Project(properties, items));
+        return dir;
+    }
+
+    /// <summary>Occurrences in the build log before MSBuild's closing summary (which repeats every error).</summary>
+    private static int Count(string text, string what)
+    {
+        int summary = text.IndexOf("\nBuild FAILED.", StringComparison.Ordinal);
+        if (summary < 0) summary = text.IndexOf("\nBuild succeeded.", StringComparison.Ordinal);
+        return Regex.Matches(summary < 0 ? text : text[..summary], Regex.Escape(what)).Count;
+    }
+
+    [TestMethod]
+    public void ConfinedSourceWithInstrumentationFlags_ThroughThePolicy_GivesOnlyPG0004()
+    {
+        using var dir = Write("<PicRestrictedSections>.pi.text</PicRestrictedSections><PicCFlags>-O2 -g -pg -mfentry -fsanitize=undefined</PicCFlags>",
+            """<PicSource Include="startup.c" />""", ("startup.c", Startup));
+
+        var r = SdkPackage.Build(dir.Path);
+
+        Assert.AreEqual(1, r.ExitCode, r.All);
+        Assert.AreEqual(1, Count(r.All, "error PG0004: section mismatch in reference: startup_64+0x"), r.All);
+        StringAssert.Contains(r.All, "(section: .pi.text) -> scale (section: .text)");
+        Assert.AreEqual(0, Count(r.All, "PG0005"), "the policy removed -pg and -fsanitize: " + r.All);
+        Assert.AreEqual(0, Count(r.All, "error PG0") - 1, r.All);
+        // The finding points at the source line of the call (DWARF), so IDEs jump to it.
+        StringAssert.Matches(r.All, new Regex(@"startup\.c\(3,\d+\): error PG0004"));
+    }
+
+    [TestMethod]
+    public void Suppression_AcceptsTheFinding_AndTheSummarySaysSo()
+    {
+        using var dir = Write("<PicRestrictedSections>.pi.text</PicRestrictedSections>",
+            """
+            <PicSource Include="startup.c" />
+            <PicSuppress Include="PG0004" Symbol="scale" Section=".pi.text" Justification="scale runs from any mapping" />
+            """, ("startup.c", Startup));
+
+        var r = SdkPackage.Build(dir.Path, "-v:n");
+
+        Assert.AreEqual(0, r.ExitCode, r.All);
+        StringAssert.Contains(r.All, "PicGuard: suppressed PG0004");
+        StringAssert.Contains(r.All, "(justification: scale runs from any mapping)");
+        StringAssert.Contains(r.All, "1 suppressed");
+    }
+
+    [TestMethod]
+    public void LtoObjectAmongPicObjects_IsPG0009_BeforeTheLink()
+    {
+        using var dir = Write("<PicLinker>ld.lld-19</PicLinker>",
+            """
+            <PicSource Include="main.c" />
+            <PicObject Include="prebuilt/helper.o" />
+            """, ("main.c", "int helper(int);\nint entry(int x) { return helper(x); }\n"));
+        Directory.CreateDirectory(dir["prebuilt"]);
+        Compile(dir["prebuilt"], "helper.c", "int helper(int x) { return x + 1; }\n", Clang, "-O2", "-flto", "-fpic");
+        File.Move(Path.Combine(dir["prebuilt"], "helper.clang-19.o"), Path.Combine(dir["prebuilt"], "helper.o"));
+
+        var r = SdkPackage.Build(dir.Path, "-v:n");
+
+        Assert.AreEqual(1, r.ExitCode, r.All);
+        Assert.AreEqual(1, Count(r.All, "error PG0009: "), r.All);
+        StringAssert.Contains(r.All, "helper.o is LLVM bitcode (clang -flto)");
+        Assert.AreEqual(0, Count(r.All, "PicGuard: linked"), "the check runs before the link: " + r.All);
+    }
+
+    [TestMethod]
+    public void PG0010Warning_HonoursNoWarnAndWarningsAsErrors()
+    {
+        const string pointer = "static int word;\nint *word_pointer = &word;\nint get(void) { return *word_pointer; }\n";
+        const string items = """<PicSource Include="pointer.c" />""";
+
+        using (var warn = Write("", items, ("pointer.c", pointer)))
+        {
+            var r = SdkPackage.Build(warn.Path);
+            Assert.AreEqual(0, r.ExitCode, r.All);
+            Assert.AreEqual(1, Count(r.All, "warning PG0010: absolute relocation R_X86_64_64 against "), r.All);
+        }
+        using (var quiet = Write("<NoWarn>$(NoWarn);PG0010</NoWarn>", items, ("pointer.c", pointer)))
+        {
+            var r = SdkPackage.Build(quiet.Path);
+            Assert.AreEqual(0, r.ExitCode, r.All);
+            Assert.AreEqual(0, Count(r.All, "PG0010"), r.All);
+        }
+        using (var strict = Write("<WarningsAsErrors>$(WarningsAsErrors);PG0010</WarningsAsErrors>", items, ("pointer.c", pointer)))
+        {
+            var r = SdkPackage.Build(strict.Path);
+            Assert.AreNotEqual(0, r.ExitCode, r.All);
+            Assert.AreEqual(1, Count(r.All, "error PG0010"), r.All);
+        }
+        using (var efi = Write("<PicProfile>efi-stub</PicProfile>", items, ("pointer.c", pointer)))
+        {
+            var r = SdkPackage.Build(efi.Path);
+            Assert.AreNotEqual(0, r.ExitCode, r.All);
+            Assert.AreEqual(1, Count(r.All, "error PG0010"), r.All);
+        }
+    }
+
+    [TestMethod]
+    public void BadLoadAddress_IsOnePG9004_NamingThePropertyAndTheAcceptedForms()
+    {
+        using var dir = Write("<PicLoadAddress>somewhere</PicLoadAddress>", """<PicSource Include="main.c" />""", ("main.c", "int entry(void) { return 0; }\n"));
+
+        var r = SdkPackage.Build(dir.Path);
+
+        Assert.AreEqual(1, r.ExitCode, r.All);
+        Assert.AreEqual(1, Count(r.All, "error PG9004: PicLoadAddress is 'somewhere', which is not accepted; use an address such as 0x100000, a range such as 0x100000-0x7fffffff, or 'any'"), r.All);
+        StringAssert.Matches(r.All, new Regex(@"blob\.csproj\S*: error PG9004"), "the error points at the project");
+    }
+}
