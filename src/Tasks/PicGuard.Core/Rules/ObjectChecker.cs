@@ -31,7 +31,7 @@ internal sealed class ObjectChecker
         _path = path;
         _objectName = objectName;
         _result = result;
-        _table = RelocationTable.For(elf.Machine);
+        _table = RelocationTable.For(elf.Machine, elf.Is64Bit);
         _relocationRules = Active(RuleScope.Relocation);
         _sectionRules = Active(RuleScope.Section);
         _relocationKindMask = _relocationRules.Aggregate(0u, (m, r) => m | r.Rule.Relocation!.KindMask);
