@@ -52,6 +52,19 @@ public static class Toolchain
         return obj;
     }
 
+    /// <summary>
+    /// Compiles freestanding <paramref name="source"/> for another architecture with clang's
+    /// <c>--target=</c> (<c>-ffreestanding -nostdinc</c>: no target headers needed); returns the object path.
+    /// </summary>
+    public static string CompileForTarget(string dir, string name, string source, string target, params string[] flags)
+    {
+        string src = Path.Combine(dir, name);
+        File.WriteAllText(src, source);
+        string obj = Path.Combine(dir, $"{Path.GetFileNameWithoutExtension(name)}.{target}.o");
+        RunChecked(Clang, [$"--target={target}", "-ffreestanding", "-nostdinc", .. flags, "-c", src, "-o", obj]);
+        return obj;
+    }
+
     public static string Archive(string dir, string name, params string[] members)
     {
         string path = Path.Combine(dir, name);

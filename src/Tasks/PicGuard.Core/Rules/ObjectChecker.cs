@@ -45,7 +45,7 @@ internal sealed class ObjectChecker
         _objectName = objectName;
         _result = result;
         _findings = findings;
-        _table = RelocationTable.For(elf.Machine);
+        _table = RelocationTable.For(elf.Machine, elf.Is64Bit);
         _linked = elf.FileType != ElfFileType.Relocatable;
         _relocationRules = Active(r => r.Relocation is not null);
         _sectionRules = Active(r => r.Section is not null);

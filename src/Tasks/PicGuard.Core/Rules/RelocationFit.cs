@@ -1,13 +1,19 @@
 using PicGuard.Relocations;
+
 namespace PicGuard.Rules;
+
+/// <summary>The overflow questions placement (PG0007) asks of a relocation type, over values wider than 64 bits.</summary>
 internal static class RelocationFit
 {
-    public static bool HasOverflowCheck(this RelocationType t) => t.FieldBytes is > 0 and < 8;
-    public static bool Fits(this RelocationType t, Int128 v)
-    {
-        int bits = t.FieldBytes * 8;
-        bool signed = t.Name.EndsWith("32S") || t.Kind != RelocationKind.Absolute;
-        return signed ? v >= -((Int128)1 << (bits - 1)) && v < ((Int128)1 << (bits - 1)) : v >= 0 && v < ((Int128)1 << bits);
-    }
-    public static string FieldDescription(this RelocationType t) => $"{t.FieldBytes * 8}-bit field";
+    public static bool HasOverflowCheck(this RelocationType type) => type.Range is not null;
+
+    public static bool Fits(this RelocationType type, Int128 value) =>
+        type.Range is not { } range || value >= range.Min && value <= range.Max;
+
+    public static string FieldDescription(this RelocationType type) =>
+        type.Range is { } range
+            ? $"{type.FieldBits}-bit {(type.Overflow == RelocationOverflow.Unsigned ? "zero-extended" : type.Overflow == RelocationOverflow.Signed ? "sign-extended" : "")} field [{Hex(range.Min)}, {Hex(range.Max)}]".Replace("  ", " ")
+            : "field";
+
+    private static string Hex(Int128 v) => v < 0 ? $"-0x{(-v).ToString("x")}" : $"0x{v.ToString("x")}";
 }
