@@ -1,10 +1,14 @@
 using System.CommandLine;
 using PicGuard;
+using PicGuard.Diagnostics;
 using PicGuard.Rules;
 
 namespace PicGuard.Cli;
 
-/// <summary>picguard check FILE... [--profile P]: prints diagnostics as <c>file: error PGnnnn: …</c>.</summary>
+/// <summary>
+/// picguard check FILE... [options]: prints diagnostics as <c>file: error PGnnnn: …</c>, or a SARIF 2.1.0 log
+/// with <c>--format sarif</c>. The options mirror the MSBuild properties (PicRestrictedSections, PicLoadAddress, …).
+/// </summary>
 public static class Program
 {
     public const int ExitClean = 0;
@@ -15,50 +19,230 @@ public static class Program
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var files = new Argument<string[]>("files") { Description = "ELF objects, executables or ar archives to check", Arity = ArgumentArity.OneOrMore };
-        var profile = new Option<string>("--profile") { Description = $"loader profile: {Profiles.Names}", DefaultValueFactory = _ => Profiles.Generic.Name };
-        var summaryOnly = new Option<bool>("--summary-only") { Description = "count diagnostics but print only the summary line" };
-        var check = new Command("check", "check ELF files for constructs that break position-independent code") { files, profile, summaryOnly };
-        var root = new RootCommand("picguard: position-independence checks for ELF objects and archives") { check };
-
         int exit = ExitClean;
-        check.SetAction(parse =>
-        {
-            string profileName = parse.GetValue(profile)!;
-            if (!Profiles.TryGet(profileName, out var p))
-            {
-                stderr.WriteLine($"picguard: error PG9004: --profile is '{profileName}', which is not a PicGuard profile; use one of: {Profiles.Names}");
-                exit = ExitUsage;
-                return;
-            }
-            exit = Check(parse.GetValue(files)!, p, parse.GetValue(summaryOnly), stdout, stderr);
-        });
+        var check = CheckCommand(stdout, stderr, code => exit = code);
+        var root = new RootCommand("picguard: position-independence checks for ELF objects and archives") { check };
 
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
             foreach (var error in result.Errors)
                 stderr.WriteLine($"picguard: {error.Message}");
-            stderr.WriteLine("usage: picguard check FILE... [--profile P]   (picguard --help for more)");
+            stderr.WriteLine("usage: picguard check FILE... [--profile P] [--format text|sarif]   (picguard --help for more)");
             return ExitUsage;
         }
         int invoked = result.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
         return invoked != 0 && exit == ExitClean ? invoked : exit;
     }
 
-    private static int Check(string[] files, Profile profile, bool summaryOnly, TextWriter stdout, TextWriter stderr)
+    /// <summary>The options of <c>check</c>; <see cref="CheckSettings.From"/> turns their values into settings.</summary>
+    private sealed class CheckOptionSet
     {
-        var checker = new Checker(new CheckOptions(profile));
+        public readonly Argument<string[]> Files = new("files") { Description = "ELF objects, executables or ar archives to check", Arity = ArgumentArity.OneOrMore };
+        public readonly Option<string> Profile = new("--profile") { Description = $"loader profile: {Profiles.Names}", DefaultValueFactory = _ => Profiles.Generic.Name };
+        public readonly Option<bool> SummaryOnly = new("--summary-only") { Description = "count diagnostics but print only the summary line" };
+        public readonly Option<string> Format = new("--format") { Description = "output format: text (default) or sarif (SARIF 2.1.0 log)", DefaultValueFactory = _ => "text", HelpName = "text|sarif" };
+        public readonly Option<string?> Output = new("--output", "-o") { Description = "write the diagnostics (text or SARIF) to FILE instead of standard output", HelpName = "FILE" };
+        public readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "also list suppressed findings, one 'note: suppressed' line each" };
+        public readonly Option<string[]> RestrictedSections = new("--restricted-section") { Description = "section glob (e.g. '.pi.text*') whose code may only reach allowed sections (PicRestrictedSections); repeatable", HelpName = "GLOB", Arity = ArgumentArity.OneOrMore };
+        public readonly Option<string[]> AllowedTargetSections = new("--allowed-target-section") { Description = "section glob restricted code may reference (PicAllowedTargetSections); repeatable; default: the restricted sections", HelpName = "GLOB", Arity = ArgumentArity.OneOrMore };
+        public readonly Option<string?> LoadAddress = new("--load-address") { Description = $"where the loader places the blob (PicLoadAddress): {Rules.LoadAddress.AcceptedForms}", HelpName = "ADDR|LOW-HIGH|any" };
+        public readonly Option<string[]> Suppress = new("--suppress") { Description = "accept findings (PicSuppress): CODE[:SYMBOL][@SECTION], globs allowed, e.g. PG0004:__phys_addr@.pi.text; repeatable", HelpName = "CODE[:SYMBOL][@SECTION]", Arity = ArgumentArity.OneOrMore };
+        public readonly Option<string?> MaxDiagnostics = new("--max-diagnostics") { Description = "list at most N diagnostics per file and count the rest (PicMaxDiagnostics); 0 = no cap; default 100", HelpName = "N" };
+        public readonly Option<bool> CheckUndefined = new("--check-undefined") { Description = "report undefined symbols (PG0008), for a linked blob" };
+        public readonly Option<string[]> AllowUndefined = new("--allow-undefined") { Description = "symbol name or glob the loader provides (PicAllowUndefined); repeatable", HelpName = "GLOB", Arity = ArgumentArity.OneOrMore };
+
+        public IEnumerable<Symbol> All => [Files, Profile, SummaryOnly, Format, Output, Verbose, RestrictedSections, AllowedTargetSections,
+            LoadAddress, Suppress, MaxDiagnostics, CheckUndefined, AllowUndefined];
+    }
+
+    private static Command NewCheckCommand(CheckOptionSet o)
+    {
+        var check = new Command("check", "check ELF files for constructs that break position-independent code");
+        foreach (var symbol in o.All)
+        {
+            if (symbol is Argument a) check.Arguments.Add(a);
+            else check.Options.Add((Option)symbol);
+        }
+        return check;
+    }
+
+    /// <summary>The checker options the arguments of <c>check</c> (without the word "check") give, or null with the errors.</summary>
+    internal static CheckOptions? ParseCheckOptions(string[] args, List<string> errors)
+    {
+        var o = new CheckOptionSet();
+        var parse = NewCheckCommand(o).Parse(args);
+        errors.AddRange(parse.Errors.Select(e => e.Message));
+        if (errors.Count > 0) return null;
+        var settings = CheckSettings.From(parse, o, errors);
+        return errors.Count == 0 ? settings.Options : null;
+    }
+
+    private static Command CheckCommand(TextWriter stdout, TextWriter stderr, Action<int> setExit)
+    {
+        var o = new CheckOptionSet();
+        var check = NewCheckCommand(o);
+        check.SetAction(parse =>
+        {
+            var errors = new List<string>();
+            var settings = CheckSettings.From(parse, o, errors);
+            if (errors.Count > 0)
+            {
+                foreach (var e in errors) stderr.WriteLine($"picguard: error {RuleCatalog.BadConfiguration.Code}: {e}");
+                setExit(ExitUsage);
+                return;
+            }
+            setExit(Check(parse.GetValue(o.Files)!, settings, stdout, stderr));
+        });
+        return check;
+    }
+
+    /// <summary>The validated values of the check options.</summary>
+    private sealed record CheckSettings(CheckOptions Options, bool Sarif, string? OutputFile, bool SummaryOnly, bool Verbose)
+    {
+        public static CheckSettings From(ParseResult parse, CheckOptionSet o, List<string> errors)
+        {
+            string profileName = parse.GetValue(o.Profile)!;
+            if (!Profiles.TryGet(profileName, out var profile))
+            {
+                errors.Add($"--profile is '{profileName}', which is not a PicGuard profile; use one of: {Profiles.Names}");
+                profile = Profiles.Generic;
+            }
+
+            string format = parse.GetValue(o.Format)!;
+            bool sarif = format.Equals("sarif", StringComparison.OrdinalIgnoreCase);
+            if (!sarif && !format.Equals("text", StringComparison.OrdinalIgnoreCase))
+                errors.Add($"--format is '{format}'; use one of: text, sarif");
+
+            string? output = parse.GetValue(o.Output);
+            if (output is not null && (output.Trim().Length == 0 || Directory.Exists(output)))
+                errors.Add($"--output is '{output}', which is not a file name; name the file to write, e.g. --output picguard.sarif");
+
+            LoadAddress? loadAddress = null;
+            if (parse.GetValue(o.LoadAddress) is { } loadText)
+            {
+                if (Rules.LoadAddress.TryParse(loadText, out var parsed, out string why))
+                    loadAddress = parsed;
+                else
+                    errors.Add($"--load-address {why}; use {Rules.LoadAddress.AcceptedForms}");
+            }
+
+            var suppressions = new List<Suppression>();
+            foreach (var text in parse.GetValue(o.Suppress) ?? [])
+            {
+                if (Suppression.TryParse(text, out var s, out string why))
+                    suppressions.Add(s);
+                else
+                    errors.Add($"--suppress {why}");
+            }
+
+            int maxDiagnostics = new CheckOptions(profile).MaxDiagnosticsPerFile;
+            if (parse.GetValue(o.MaxDiagnostics) is { } maxText)
+            {
+                if (!int.TryParse(maxText.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxDiagnostics))
+                    errors.Add($"--max-diagnostics is '{maxText}', which is not a whole number; use N >= 0 (0 = no cap)");
+            }
+
+            var restricted = Globs(parse.GetValue(o.RestrictedSections), "--restricted-section", "a section name or glob such as .pi.text*", errors);
+            var allowedTargets = Globs(parse.GetValue(o.AllowedTargetSections), "--allowed-target-section", "a section name or glob such as .pi.*", errors);
+            var allowUndefined = Globs(parse.GetValue(o.AllowUndefined), "--allow-undefined", "a symbol name or glob such as __efi_*", errors);
+
+            var options = new CheckOptions(profile, parse.GetValue(o.CheckUndefined), allowUndefined)
+            {
+                RestrictedSections = restricted,
+                AllowedTargetSections = allowedTargets,
+                LoadAddress = loadAddress,
+                Suppressions = suppressions,
+                MaxDiagnosticsPerFile = maxDiagnostics,
+            };
+            return new CheckSettings(options, sarif, output, parse.GetValue(o.SummaryOnly), parse.GetValue(o.Verbose));
+        }
+
+        private static List<string> Globs(string[]? values, string option, string form, List<string> errors)
+        {
+            var list = new List<string>();
+            foreach (var v in values ?? [])
+            {
+                if (string.IsNullOrWhiteSpace(v))
+                    errors.Add($"{option} is empty; use {form}");
+                else
+                    list.Add(v.Trim());
+            }
+            return list;
+        }
+    }
+
+    private static int Check(string[] files, CheckSettings settings, TextWriter stdout, TextWriter stderr)
+    {
+        var checker = new Checker(settings.Options);
         var total = new CheckResult();
         foreach (var file in files)
+            total.Add(checker.CheckFile(file));
+        int exit = total.Errors > 0 ? ExitFindings : ExitClean;
+
+        bool written = settings.Sarif
+            ? Emit(settings.OutputFile, stdout, stderr, stream => SarifWriter.Write(stream, files, total, Environment.CurrentDirectory, exit))
+            : settings.SummaryOnly || Emit(settings.OutputFile, stdout, stderr, stream => WriteText(stream, total, settings.Verbose));
+        if (!written) return ExitUsage;
+        if (settings.Sarif)
+            foreach (var d in total.Diagnostics.Where(SarifWriter.IsInputFinding))
+                stderr.WriteLine(d.HeadLine); // why the run could not check everything, where a CI log shows it
+
+        stderr.WriteLine(Summary(files.Length, total));
+        return exit;
+    }
+
+    /// <summary>The summary line; suppressed and omitted counts appear only when there are some.</summary>
+    internal static string Summary(int files, CheckResult total)
+    {
+        string line = $"picguard: {files} file(s), {total.Objects} object(s), {total.Relocations} relocation(s): {total.Errors} error(s), {total.Warnings} warning(s)";
+        if (total.Suppressed.Count > 0) line += $", {total.Suppressed.Count} suppressed";
+        if (total.Omitted > 0) line += $", {total.Omitted} omitted (over --max-diagnostics)";
+        return line;
+    }
+
+    private static void WriteText(Stream stream, CheckResult total, bool verbose)
+    {
+        using var text = new StreamWriter(stream, new System.Text.UTF8Encoding(false), bufferSize: -1, leaveOpen: true) { NewLine = "\n" };
+        foreach (var d in total.Diagnostics)
+            text.WriteLine(d.Format());
+        if (verbose)
+            foreach (var (d, by) in total.Suppressed)
+                text.WriteLine(SuppressedLine(d, by));
+    }
+
+    /// <summary><c>object: note: suppressed PG0004: message (justification)</c>.</summary>
+    internal static string SuppressedLine(Diagnostic d, Suppression by) =>
+        $"{d.Object}: note: suppressed {d.Code}: {d.Message} ({(string.IsNullOrWhiteSpace(by.Justification) ? "--suppress " + by.Code + (by.Symbol is null ? "" : ":" + by.Symbol) + (by.Section is null ? "" : "@" + by.Section) : by.Justification)})";
+
+    /// <summary>
+    /// Writes to <paramref name="outputFile"/> through a temporary file renamed into place (a reader never sees half a
+    /// file), or to <paramref name="stdout"/> when no file is named. False, with a PG9004 line, when the file cannot be written.
+    /// </summary>
+    private static bool Emit(string? outputFile, TextWriter stdout, TextWriter stderr, Action<Stream> write)
+    {
+        if (outputFile is null)
         {
-            var result = checker.CheckFile(file);
-            if (!summaryOnly)
-                foreach (var d in result.Diagnostics)
-                    stdout.WriteLine(d.Format());
-            total.Add(result);
+            using var buffer = new MemoryStream();
+            write(buffer);
+            stdout.Write(new System.Text.UTF8Encoding(false).GetString(buffer.ToArray()));
+            stdout.Flush();
+            return true;
         }
-        stderr.WriteLine($"picguard: {files.Length} file(s), {total.Objects} object(s), {total.Relocations} relocation(s): {total.Errors} error(s), {total.Warnings} warning(s)");
-        return total.Errors > 0 ? ExitFindings : ExitClean;
+        string full = Path.GetFullPath(outputFile);
+        string temp = Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+                write(file);
+            File.Move(temp, full, overwrite: true);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            stderr.WriteLine($"picguard: error {RuleCatalog.BadConfiguration.Code}: --output '{outputFile}' cannot be written: {e.Message}");
+            return false;
+        }
     }
 }

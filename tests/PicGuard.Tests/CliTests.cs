@@ -1,4 +1,6 @@
 using PicGuard.Cli;
+using PicGuard.Diagnostics;
+using PicGuard.Rules;
 using static PicGuard.Tests.Toolchain;
 
 namespace PicGuard.Tests;
@@ -65,5 +67,129 @@ public sealed class CliTests
         Assert.AreEqual(Program.ExitUsage, exit);
         StringAssert.Contains(err, "PG9004");
         StringAssert.Contains(err, "use one of: generic");
+    }
+
+    [TestMethod]
+    [DataRow("--format", "xml", "--format is 'xml'; use one of: text, sarif")]
+    [DataRow("--load-address", "somewhere", "--load-address 'somewhere' is not an address such as 0x100000, a range such as 0x100000-0x7fffffff, or 'any'")]
+    [DataRow("--load-address", "0x2000-0x1000", "--load-address '0x2000-0x1000' is an empty range")]
+    [DataRow("--load-address", "0x2000-0x1000", "use an address such as 0x100000")]
+    [DataRow("--suppress", "__phys_addr", "--suppress '__phys_addr' does not start with a PicGuard code")]
+    [DataRow("--suppress", "__phys_addr", "CODE[:SYMBOL][@SECTION]")]
+    [DataRow("--max-diagnostics", "-1", "--max-diagnostics is '-1', which is not a whole number; use N >= 0 (0 = no cap)")]
+    [DataRow("--max-diagnostics", "ten", "--max-diagnostics is 'ten'")]
+    [DataRow("--restricted-section", " ", "--restricted-section is empty; use a section name or glob")]
+    [DataRow("--allowed-target-section", "", "--allowed-target-section is empty; use a section name or glob")]
+    [DataRow("--allow-undefined", "", "--allow-undefined is empty; use a symbol name or glob")]
+    public void BadOptionValue_IsUsageError_NamingTheOptionAndAcceptedForms(string option, string value, string expected)
+    {
+        using var dir = new TempDir();
+        string clean = Compile(dir.Path, "c.c", Sources.StaticOnly, Gcc, "-fpic");
+
+        var (exit, output, err) = Cli("check", clean, option, value);
+
+        Assert.AreEqual(Program.ExitUsage, exit, err);
+        Assert.AreEqual("", output, "nothing is checked when an option is wrong");
+        StringAssert.Contains(err, "picguard: error PG9004: " + option + " ");
+        StringAssert.Contains(err, expected);
+        Assert.DoesNotContain("file(s)", err, "no check ran");
+    }
+
+    [TestMethod]
+    public void SeveralBadOptions_AreAllReported()
+    {
+        var (exit, _, err) = Cli("check", "x.o", "--format", "xml", "--max-diagnostics", "many", "--suppress", "nope");
+        Assert.AreEqual(Program.ExitUsage, exit);
+        StringAssert.Contains(err, "--format");
+        StringAssert.Contains(err, "--max-diagnostics");
+        StringAssert.Contains(err, "--suppress");
+    }
+
+    [TestMethod]
+    public void OutputThatIsADirectory_IsUsageError()
+    {
+        using var dir = new TempDir();
+        var (exit, _, err) = Cli("check", "x.o", "--format", "sarif", "--output", dir.Path);
+        Assert.AreEqual(Program.ExitUsage, exit);
+        StringAssert.Contains(err, "PG9004: --output");
+    }
+
+    [TestMethod]
+    public void OutputInAMissingDirectory_IsAClearError()
+    {
+        using var dir = new TempDir();
+        string clean = Compile(dir.Path, "c.c", Sources.StaticOnly, Gcc, "-fpic");
+        var (exit, _, err) = Cli("check", clean, "--format", "sarif", "--output", dir["no/such/dir/out.sarif"]);
+        Assert.AreEqual(Program.ExitUsage, exit);
+        StringAssert.Contains(err, "PG9004: --output");
+        StringAssert.Contains(err, "cannot be written");
+    }
+
+    [TestMethod]
+    public void Options_ReachTheCheckerOptions()
+    {
+        var errors = new List<string>();
+        var options = Program.ParseCheckOptions(
+        [
+            "x.o", "--profile", "generic",
+            "--restricted-section", ".pi.text*", "--restricted-section", ".head.text",
+            "--allowed-target-section", ".pi.*",
+            "--load-address", "0x100000-0x7fffffff",
+            "--suppress", "pg0004:__phys_addr@.pi.text", "--suppress", "PG0001",
+            "--max-diagnostics", "0",
+            "--check-undefined", "--allow-undefined", "__efi_*", "--allow-undefined", "memcpy",
+        ], errors);
+
+        Assert.IsNotNull(options, string.Join("\n", errors));
+        CollectionAssert.AreEqual(new[] { ".pi.text*", ".head.text" }, options.RestrictedSections.ToArray());
+        CollectionAssert.AreEqual(new[] { ".pi.*" }, options.AllowedTargetSections.ToArray());
+        Assert.AreEqual(new LoadAddress(0x100000, 0x7fffffff), options.LoadAddress);
+        Assert.AreEqual(2, options.Suppressions.Count);
+        Assert.AreEqual(new Suppression("PG0004", "__phys_addr", ".pi.text"), options.Suppressions[0]);
+        Assert.AreEqual(new Suppression("PG0001"), options.Suppressions[1]);
+        Assert.AreEqual(0, options.MaxDiagnosticsPerFile);
+        Assert.IsTrue(options.CheckUndefinedSymbols);
+        CollectionAssert.AreEqual(new[] { "__efi_*", "memcpy" }, options.AllowedUndefined!.ToArray());
+
+        var defaults = Program.ParseCheckOptions(["x.o"], errors)!;
+        Assert.AreEqual(CheckOptions.Default.MaxDiagnosticsPerFile, defaults.MaxDiagnosticsPerFile);
+        Assert.IsNull(defaults.LoadAddress);
+        Assert.IsFalse(defaults.CheckUndefinedSymbols);
+        Assert.AreEqual(0, defaults.Suppressions.Count + defaults.RestrictedSections.Count);
+        Assert.AreEqual(LoadAddress.Anywhere, Program.ParseCheckOptions(["x.o", "--load-address", "any"], errors)!.LoadAddress);
+    }
+
+    [TestMethod]
+    public void TextOutput_CanGoToAFile()
+    {
+        using var dir = new TempDir();
+        string kernel = Compile(dir.Path, "k.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+
+        var (exit, output, err) = Cli("check", kernel, "--output", dir["report.txt"]);
+
+        Assert.AreEqual(Program.ExitFindings, exit, err);
+        Assert.AreEqual("", output);
+        StringAssert.Contains(File.ReadAllText(dir["report.txt"]), $"{kernel}: error PG0001: ");
+        StringAssert.Contains(err, "error(s)");
+    }
+
+    [TestMethod]
+    public void Summary_CountsSuppressedAndOmitted_OnlyWhenThereAreSome()
+    {
+        var result = new CheckResult { Objects = 2 };
+        Assert.DoesNotContain("suppressed", Program.Summary(1, result));
+        Assert.DoesNotContain("omitted", Program.Summary(1, result));
+
+        var d = new Diagnostic(RuleCatalog.AbsoluteInCode, Severity.Error, "a.o", "a.o", "absolute relocation R_X86_64_64 against 'x'", []);
+        result.Suppressed.Add((d, new Suppression("PG0001", "x", Justification: "relocated by the loader")));
+        result.Suppressed.Add((d, new Suppression("PG0001", "x", ".text")));
+        result.Omitted = 7;
+        string summary = Program.Summary(1, result);
+        StringAssert.Contains(summary, "0 error(s), 0 warning(s), 2 suppressed, 7 omitted");
+
+        Assert.AreEqual("a.o: note: suppressed PG0001: absolute relocation R_X86_64_64 against 'x' (relocated by the loader)",
+            Program.SuppressedLine(d, result.Suppressed[0].By));
+        Assert.AreEqual("a.o: note: suppressed PG0001: absolute relocation R_X86_64_64 against 'x' (--suppress PG0001:x@.text)",
+            Program.SuppressedLine(d, result.Suppressed[1].By));
     }
 }
