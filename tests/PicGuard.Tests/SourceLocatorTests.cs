@@ -170,16 +170,20 @@ public sealed class SourceLocatorTests
 
     /// <summary>Every byte of code in a linked file, against what llvm-addr2line says for the same address.</summary>
     [TestMethod]
-    [DataRow(Gcc, Ld, "-g")]
-    [DataRow(Gcc, Ld, "-gdwarf-4")]
-    [DataRow(Clang, Lld, "-g")]
-    [DataRow(Clang, Ld, "-gdwarf-4")]
-    public void LinkedFile_AgreesWithAddr2line(string compiler, string linker, string debug)
+    [DataRow(Gcc, Ld, "-g", "")]
+    [DataRow(Gcc, Ld, "-gdwarf-4", "")]
+    [DataRow(Clang, Lld, "-g", "")]
+    [DataRow(Clang, Ld, "-gdwarf-4", "")]
+    [DataRow(Clang, Lld, "-g", "--target=aarch64-linux-gnu")]
+    [DataRow(Clang, Lld, "-g", "--target=riscv64-linux-gnu")]
+    public void LinkedFile_AgreesWithAddr2line(string compiler, string linker, string debug, string target)
     {
         using var dir = new TempDir();
         File.WriteAllText(dir["start.c"], "int scale_factor = 3;\nvoid remember_table(void);\nint *other_address(void);\nint scaled_sum(int);\n" +
             "void _start(void) { remember_table(); other_address(); scaled_sum(2); }\n");
-        string[] flags = ["-O2", debug, "-fpic", "-fvisibility=hidden", "-ffreestanding"];
+        string[] flags = target.Length == 0
+            ? ["-O2", debug, "-fpic", "-fvisibility=hidden", "-ffreestanding"]
+            : ["-O2", debug, "-fpic", "-fvisibility=hidden", "-ffreestanding", "-nostdinc", target];
         string[] objects =
         [
             Build(dir, "main.c", "main.o", compiler, flags),

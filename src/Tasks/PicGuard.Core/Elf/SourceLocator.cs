@@ -105,31 +105,32 @@ public sealed class SourceLocator
                 case ".debug_line_str": debugLineStr ??= s; break;
             }
         }
-        if (debugLine is not { } line) return [];
-        byte[]? data = Contents(elf, line);
-        if (data is null) return [];
+        if (debugLine is not { } line || Contents(elf, line) is not { } contents) return [];
+        byte[] data = contents.ToArray(); // a copy: relocations are applied to it
         DebugSectionRelocations? relocations = null;
         if (elf.FileType == ElfFileType.Relocatable)
             relocations = DebugSectionRelocations.Apply(elf, line, data);
-        var strings = new DebugStrings(
-            debugStr is { } str ? Contents(elf, str) : null,
-            debugLineStr is { } lineStr ? Contents(elf, lineStr) : null);
-        return LineProgram.Decode(data, strings, relocations);
+        var str = (debugStr is { } s1 ? Contents(elf, s1) : null) ?? ReadOnlyMemory<byte>.Empty;
+        var lineStr = (debugLineStr is { } s2 ? Contents(elf, s2) : null) ?? ReadOnlyMemory<byte>.Empty;
+        return LineProgram.Decode(data, new DebugStrings(str.Span, lineStr.Span), relocations);
     }
 
-    /// <summary>A copy of the section's bytes, decompressed when SHF_COMPRESSED (zlib); null when they cannot be had.</summary>
-    private static byte[]? Contents(ElfFile elf, ElfSection section)
+    /// <summary>The section's bytes, decompressed when SHF_COMPRESSED (zlib); null when they cannot be had.</summary>
+    private static ReadOnlyMemory<byte>? Contents(ElfFile elf, ElfSection section)
     {
-        var raw = elf.SectionData(section);
-        if ((section.Flags & ElfSectionFlags.Compressed) == 0) return raw.ToArray();
+        if (!section.HasFileData) return null;
+        var raw = elf.Data.Slice((int)section.Offset, (int)section.Size);
+        if ((section.Flags & ElfSectionFlags.Compressed) == 0) return raw;
         int headerSize = elf.Is64Bit ? 24 : 12;
         if (raw.Length < headerSize) return null;
-        uint type = BinaryPrimitives.ReadUInt32LittleEndian(raw);
-        ulong size = elf.Is64Bit ? BinaryPrimitives.ReadUInt64LittleEndian(raw.Slice(8)) : BinaryPrimitives.ReadUInt32LittleEndian(raw.Slice(4));
+        var header = raw.Span;
+        uint type = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        ulong size = elf.Is64Bit ? BinaryPrimitives.ReadUInt64LittleEndian(header.Slice(8)) : BinaryPrimitives.ReadUInt32LittleEndian(header.Slice(4));
         const uint CompressZlib = 1;
-        if (type != CompressZlib || size > MaxDecompressedSize) return null;
+        // zlib cannot expand data by much more than 1032 times: a larger claimed size is a lie.
+        if (type != CompressZlib || size > MaxDecompressedSize || size > (ulong)raw.Length * 1100) return null;
         var output = new byte[size];
-        using var input = new MemoryStream(raw.Slice(headerSize).ToArray());
+        using var input = new MemoryStream(raw.Slice(headerSize).ToArray(), writable: false);
         using var zlib = new ZLibStream(input, CompressionMode.Decompress);
         int total = 0;
         while (total < output.Length)
