@@ -61,14 +61,7 @@ public sealed class SourceLocator
     /// </summary>
     public SourcePosition? Find(uint sectionIndex, ulong offset)
     {
-        try
-        {
-            return FromLineTable(sectionIndex, offset) ?? FromFileSymbol(sectionIndex, offset);
-        }
-        catch (ElfFormatException)
-        {
-            return null;
-        }
+        return FromLineTable(sectionIndex, offset) ?? FromFileSymbol(sectionIndex, offset);
     }
 
     private SourcePosition? FromLineTable(uint sectionIndex, ulong offset)
@@ -156,25 +149,37 @@ public sealed class SourceLocator
         public static FileSymbols Read(ElfFile elf)
         {
             var result = new FileSymbols();
+            try
+            {
+                result.ReadFrom(elf);
+            }
+            catch (ElfFormatException)
+            {
+                return new FileSymbols(); // a broken symbol table names no file
+            }
+            return result;
+        }
+
+        private void ReadFrom(ElfFile elf)
+        {
             var table = elf.Sections.FirstOrDefault(s => s.Type == ElfSectionType.SymbolTable);
-            if (table.Type != ElfSectionType.SymbolTable) return result;
+            if (table.Type != ElfSectionType.SymbolTable) return;
             var symbols = elf.GetSymbolTable((uint)table.Index);
             for (uint i = 1; i < (uint)symbols.Count; i++)
             {
                 var s = symbols[i];
                 if (s.Type == ElfSymbolType.File)
                 {
-                    result._fileIndices.Add(i);
+                    _fileIndices.Add(i);
                     string name = symbols.Name(s);
-                    if (name.Length != 0) result._files.Add((i, name));
+                    if (name.Length != 0) _files.Add((i, name));
                 }
                 else if (s.Binding == ElfSymbolBinding.Local && s.IsInSection &&
                          s.Type is ElfSymbolType.Function or ElfSymbolType.Object or ElfSymbolType.NoType)
                 {
-                    result._locals.Add((i, s.SectionIndex, s.Value, s.Size));
+                    _locals.Add((i, s.SectionIndex, s.Value, s.Size));
                 }
             }
-            return result;
         }
 
         public string? For(uint section, ulong value)
