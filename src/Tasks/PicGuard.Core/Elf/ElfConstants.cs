@@ -50,6 +50,8 @@ public enum ElfSectionFlags : ulong
     Strings = 0x20,
     InfoLink = 0x40,
     Tls = 0x400,
+    /// <summary>SHF_COMPRESSED: the data starts with an Elf32_Chdr/Elf64_Chdr and is compressed.</summary>
+    Compressed = 0x800,
     /// <summary>SHF_X86_64_LARGE: the section lives outside the small code model's 2 GiB (x86-64 only).</summary>
     X86_64Large = 0x10000000,
 }

@@ -1,0 +1,208 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using PicGuard.Elf.Dwarf;
+
+namespace PicGuard.Elf;
+
+/// <summary>A place in the source as the compiler recorded it; <see cref="Line"/> and <see cref="Column"/> are 0 when unknown.</summary>
+public sealed record SourcePosition(string File, int Line, int Column);
+
+/// <summary>
+/// Says which source file and line a place of an ELF object comes from. The DWARF line table
+/// (.debug_line, versions 2 to 5) answers with file, line and column; objects without usable line
+/// information fall back to the STT_FILE symbol that names the place's file (line 0). Built once
+/// per object, only when a finding needs it. Malformed debug information yields no position,
+/// never an exception.
+/// </summary>
+public sealed class SourceLocator
+{
+    private readonly ElfFile _elf;
+    private readonly bool _linked;
+    private readonly Dictionary<uint, List<LineSequence>> _sequences;
+    private FileSymbols? _fileSymbols;
+
+    /// <summary>Decompressed debug sections above this size are ignored (no position, no exception).</summary>
+    private const long MaxDecompressedSize = 256L << 20;
+
+    private SourceLocator(ElfFile elf, Dictionary<uint, List<LineSequence>> sequences)
+    {
+        _elf = elf;
+        _linked = elf.FileType != ElfFileType.Relocatable;
+        _sequences = sequences;
+    }
+
+    /// <summary>Reads the line table of <paramref name="elf"/>; the symbol table is read on the first fallback.</summary>
+    public static SourceLocator Build(ElfFile elf)
+    {
+        var sequences = new Dictionary<uint, List<LineSequence>>();
+        try
+        {
+            foreach (var sequence in ReadLineTable(elf))
+            {
+                if (!sequences.TryGetValue(sequence.Section, out var list))
+                    sequences[sequence.Section] = list = new List<LineSequence>();
+                list.Add(sequence);
+            }
+        }
+        catch (Exception e) when (e is DwarfFormatException or ElfFormatException or InvalidDataException)
+        {
+            sequences.Clear();
+        }
+        return new SourceLocator(elf, sequences);
+    }
+
+    /// <summary>True when the object has line information the locator could decode.</summary>
+    public bool HasLineTable => _sequences.Count > 0;
+
+    /// <summary>
+    /// The source position of a place: for relocatable objects <paramref name="offset"/> is the offset
+    /// inside section <paramref name="sectionIndex"/>; for executables and shared objects it is the
+    /// virtual address. Null when neither the line table nor the symbol table knows the place.
+    /// </summary>
+    public SourcePosition? Find(uint sectionIndex, ulong offset)
+    {
+        return FromLineTable(sectionIndex, offset) ?? FromFileSymbol(sectionIndex, offset);
+    }
+
+    private SourcePosition? FromLineTable(uint sectionIndex, ulong offset)
+    {
+        if (!_sequences.TryGetValue(_linked ? 0 : sectionIndex, out var candidates)) return null;
+        // Sequences of code the linker discarded may overlap real ones (often at address 0):
+        // the one starting closest to the place is the most specific.
+        LineSequence? best = null;
+        foreach (var s in candidates)
+            if (s.Contains(offset) && (best is null || s.Start > best.Start))
+                best = s;
+        if (best?.RowFor(offset) is not { } row) return null;
+        string? file = row.File >= 0 && row.File < best.Files.Count ? best.Files[row.File] : null;
+        return file is null ? null : new SourcePosition(file, row.Line, row.Column);
+    }
+
+    private SourcePosition? FromFileSymbol(uint sectionIndex, ulong offset)
+    {
+        _fileSymbols ??= FileSymbols.Read(_elf);
+        string? name = _fileSymbols.For(sectionIndex, offset);
+        return name is null ? null : new SourcePosition(name, 0, 0);
+    }
+
+    private static List<LineSequence> ReadLineTable(ElfFile elf)
+    {
+        ElfSection? debugLine = null, debugStr = null, debugLineStr = null;
+        foreach (var s in elf.Sections)
+        {
+            if (s.Type != ElfSectionType.ProgBits) continue;
+            switch (elf.SectionName(s))
+            {
+                case ".debug_line": debugLine ??= s; break;
+                case ".debug_str": debugStr ??= s; break;
+                case ".debug_line_str": debugLineStr ??= s; break;
+            }
+        }
+        if (debugLine is not { } line || Contents(elf, line) is not { } contents) return [];
+        byte[] data = contents.ToArray(); // a copy: relocations are applied to it
+        DebugSectionRelocations? relocations = null;
+        if (elf.FileType == ElfFileType.Relocatable)
+            relocations = DebugSectionRelocations.Apply(elf, line, data);
+        var str = (debugStr is { } s1 ? Contents(elf, s1) : null) ?? ReadOnlyMemory<byte>.Empty;
+        var lineStr = (debugLineStr is { } s2 ? Contents(elf, s2) : null) ?? ReadOnlyMemory<byte>.Empty;
+        return LineProgram.Decode(data, new DebugStrings(str.Span, lineStr.Span), relocations);
+    }
+
+    /// <summary>The section's bytes, decompressed when SHF_COMPRESSED (zlib); null when they cannot be had.</summary>
+    private static ReadOnlyMemory<byte>? Contents(ElfFile elf, ElfSection section)
+    {
+        if (!section.HasFileData) return null;
+        var raw = elf.Data.Slice((int)section.Offset, (int)section.Size);
+        if ((section.Flags & ElfSectionFlags.Compressed) == 0) return raw;
+        int headerSize = elf.Is64Bit ? 24 : 12;
+        if (raw.Length < headerSize) return null;
+        var header = raw.Span;
+        uint type = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        ulong size = elf.Is64Bit ? BinaryPrimitives.ReadUInt64LittleEndian(header.Slice(8)) : BinaryPrimitives.ReadUInt32LittleEndian(header.Slice(4));
+        const uint CompressZlib = 1;
+        // zlib cannot expand data by much more than 1032 times: a larger claimed size is a lie.
+        if (type != CompressZlib || size > MaxDecompressedSize || size > (ulong)raw.Length * 1100) return null;
+        var output = new byte[size];
+        using var input = new MemoryStream(raw.Slice(headerSize).ToArray(), writable: false);
+        using var zlib = new ZLibStream(input, CompressionMode.Decompress);
+        int total = 0;
+        while (total < output.Length)
+        {
+            int n = zlib.Read(output, total, output.Length - total);
+            if (n == 0) return null;
+            total += n;
+        }
+        return output;
+    }
+
+    /// <summary>
+    /// STT_FILE symbols of the symbol table. A linker writes each input's local symbols after the
+    /// STT_FILE that names it, so the file of a local symbol is the nearest STT_FILE before it.
+    /// Global symbols come after all files and carry no file, unless there is only one.
+    /// </summary>
+    private sealed class FileSymbols
+    {
+        private readonly List<(uint Index, string Name)> _files = new();
+        private readonly List<(uint Index, uint Section, ulong Value, ulong Size)> _locals = new();
+        private readonly List<uint> _fileIndices = new();
+
+        public static FileSymbols Read(ElfFile elf)
+        {
+            var result = new FileSymbols();
+            try
+            {
+                result.ReadFrom(elf);
+            }
+            catch (ElfFormatException)
+            {
+                return new FileSymbols(); // a broken symbol table names no file
+            }
+            return result;
+        }
+
+        private void ReadFrom(ElfFile elf)
+        {
+            var table = elf.Sections.FirstOrDefault(s => s.Type == ElfSectionType.SymbolTable);
+            if (table.Type != ElfSectionType.SymbolTable) return;
+            var symbols = elf.GetSymbolTable((uint)table.Index);
+            for (uint i = 1; i < (uint)symbols.Count; i++)
+            {
+                var s = symbols[i];
+                if (s.Type == ElfSymbolType.File)
+                {
+                    _fileIndices.Add(i);
+                    string name = symbols.Name(s);
+                    if (name.Length != 0) _files.Add((i, name));
+                }
+                else if (s.Binding == ElfSymbolBinding.Local && s.IsInSection &&
+                         s.Type is ElfSymbolType.Function or ElfSymbolType.Object or ElfSymbolType.NoType)
+                {
+                    _locals.Add((i, s.SectionIndex, s.Value, s.Size));
+                }
+            }
+        }
+
+        public string? For(uint section, ulong value)
+        {
+            if (_files.Count == 0) return null;
+            if (_files.Count == 1) return _files[0].Name;
+            // The local symbol holding the place, or the closest one before it when none has a size that says so.
+            (uint Index, ulong Value)? best = null;
+            foreach (var s in _locals)
+            {
+                if (s.Section != section || s.Value > value) continue;
+                if (s.Size != 0 && value - s.Value >= s.Size) continue;
+                if (best is null || s.Value > best.Value.Value) best = (s.Index, s.Value);
+            }
+            if (best is null) return null;
+            int at = _fileIndices.BinarySearch(best.Value.Index);
+            if (at >= 0) return null;
+            at = ~at - 1;
+            if (at < 0) return null;
+            uint fileIndex = _fileIndices[at];
+            foreach (var f in _files)
+                if (f.Index == fileIndex) return f.Name;
+            return null; // an unnamed STT_FILE (the linker's own symbols)
+        }
+    }
+}
