@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PicGuard.Elf;
 using PicGuard.Cli;
 using PicGuard.Diagnostics;
 using PicGuard.Rules;
@@ -219,7 +220,7 @@ public sealed class SarifTests
     {
         using var dir = new TempDir();
         string a = Compile(dir.Path, "a.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
-        string b = Compile(dir.Path, "b.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        string b = Compile(dir.Path, "b.c", Sources.GlobalTable + "int *table_pointer = &table[1];\n", Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
 
         string first = Cli("check", a, b, "--format", "sarif").Out;
         string again = Cli("check", a, b, "--format", "sarif").Out;

@@ -1,4 +1,5 @@
 using System.Text;
+using PicGuard.Elf;
 using PicGuard.Rules;
 
 namespace PicGuard.Diagnostics;
@@ -8,12 +9,6 @@ public sealed record ObjectLocation(string Section, ulong Offset, string? Functi
 {
     /// <summary>"func+0x1c" like modpost, or "section+0x1c" when no function covers the place.</summary>
     public string Describe() => Function is null ? $"{Section}+0x{Offset:x}" : $"{Function}+0x{FunctionOffset:x}";
-}
-
-/// <summary>A place in a source file, from DWARF line info (Line &gt; 0) or the STT_FILE symbol (Line = 0).</summary>
-public sealed record SourcePosition(string File, int Line, int Column)
-{
-    public override string ToString() => Line > 0 ? (Column > 0 ? $"{File}:{Line}:{Column}" : $"{File}:{Line}") : File;
 }
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using PicGuard.Elf;
 using PicGuard.Rules;
 
 namespace PicGuard.Diagnostics;
@@ -96,7 +97,7 @@ public static class SarifWriter
             foreach (var (d, _) in ordered)
             {
                 Artifact(d.File, "analysisTarget");
-                if (d.Source is { } src) Artifact(src.File, "resultFile");
+                if (SourceLine(d) is { } src) Artifact(src.File, "resultFile");
             }
             foreach (var d in notifications) Artifact(d.File, "analysisTarget");
 
@@ -221,6 +222,9 @@ public static class SarifWriter
             json.WriteEndArray();
         }
 
+        /// <summary>The source line a result points at first; a file name alone (STT_FILE, line 0) is no location to jump to.</summary>
+        private static SourcePosition? SourceLine(Diagnostic d) => d.Source is { Line: > 0 } src ? src : null;
+
         private void WriteResult(Diagnostic d, Suppression? by)
         {
             json.WriteStartObject();
@@ -231,15 +235,15 @@ public static class SarifWriter
 
             json.WriteStartArray("locations");
             json.WriteStartObject();
-            if (d.Source is { } src)
-                WritePhysical(src.File, src.Line > 0 ? src : null);
+            if (SourceLine(d) is { } src)
+                WritePhysical(src.File, src);
             else
                 WritePhysical(d.File, region: null);
             WriteLogical(d.Location);
             json.WriteEndObject();
             json.WriteEndArray();
 
-            if (d.Source is not null)
+            if (SourceLine(d) is not null)
             {
                 json.WriteStartArray("relatedLocations");
                 json.WriteStartObject();

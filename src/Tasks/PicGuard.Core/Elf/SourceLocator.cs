@@ -5,7 +5,11 @@ using PicGuard.Elf.Dwarf;
 namespace PicGuard.Elf;
 
 /// <summary>A place in the source as the compiler recorded it; <see cref="Line"/> and <see cref="Column"/> are 0 when unknown.</summary>
-public sealed record SourcePosition(string File, int Line, int Column);
+public sealed record SourcePosition(string File, int Line, int Column)
+{
+    /// <summary>"file:line:column" as compilers print it; just the file when the line is unknown.</summary>
+    public override string ToString() => Line > 0 ? (Column > 0 ? $"{File}:{Line}:{Column}" : $"{File}:{Line}") : File;
+}
 
 /// <summary>
 /// Says which source file and line a place of an ELF object comes from. The DWARF line table
