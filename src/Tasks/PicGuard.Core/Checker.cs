@@ -151,7 +151,7 @@ public sealed class Checker
     {
         var rule = RuleCatalog.LtoInput;
         return new Diagnostic(rule, Severity(rule), path, objectName, $"{objectName} is {what}: its code is generated only at link time, outside the position-independent flag policy",
-            [$"object {objectName}", "fix: " + rule.Fix]);
+            ["fix: " + rule.Fix]);
     }
 
     /// <summary>

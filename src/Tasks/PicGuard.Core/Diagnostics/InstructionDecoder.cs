@@ -45,6 +45,7 @@ public static class InstructionDecoder
         formatter.Options.UppercaseHex = false;
         formatter.Options.SmallHexNumbersInDecimal = false;
         formatter.Options.ShowBranchSize = false;
+        formatter.Options.BranchLeadingZeros = false;
         formatter.Options.RipRelativeAddresses = true;
         var output = new StringOutput();
         formatter.Format(instruction, output);
