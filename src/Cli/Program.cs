@@ -22,6 +22,7 @@ public static class Program
         var root = new RootCommand("picguard: position-independence checks for ELF objects and archives") { check };
 
         int exit = ExitClean;
+        root.Subcommands.Add(DumpRelocsCommand.Create(stdout, stderr, code => exit = code));
         check.SetAction(parse =>
         {
             string profileName = parse.GetValue(profile)!;
