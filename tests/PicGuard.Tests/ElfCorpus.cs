@@ -80,7 +80,7 @@ public static class ElfCorpus
         return objects;
     }
 
-    /// <summary>The x86-64 program part, an <c>ld -r</c> of two objects, and an archive of several objects.</summary>
+    /// <summary>An <c>ld -r</c> of two x86-64 objects, an archive of the objects, and ld.lld-19 shared objects for x86-64 and aarch64.</summary>
     public static List<(string Label, string Path)> LinkedAndArchived(TempDir dir, List<(string Label, string Path)> objects)
     {
         string program = dir["program.c"];
@@ -93,7 +93,18 @@ public static class ElfCorpus
         RunChecked(Ld, "-r", x86, programObject, "-o", relocatable);
 
         string archive = Archive(dir.Path, "libcorpus.a", [.. objects.Select(o => o.Path)]);
-        return [("ld-r", relocatable), ("archive", archive)];
+
+        // Shared objects linked by ld.lld-19: .rela.dyn/.rela.plt against .dynsym.
+        var shared = new List<(string, string)>();
+        foreach (var (label, flags) in new[] { ("x86_64", "-O2 -fpic"), ("aarch64", "--target=aarch64-linux-gnu -O2 -fpic " + Freestanding) })
+        {
+            string obj = dir[$"shared-{label}.o"];
+            RunChecked(Clang, [.. flags.Split(' ', StringSplitOptions.RemoveEmptyEntries), "-c", dir["corpus.c"], "-o", obj]);
+            string so = dir[$"shared-{label}.so"];
+            RunChecked(Lld, "-shared", obj, "-o", so);
+            shared.Add(($"lld-shared-{label}", so));
+        }
+        return [("ld-r", relocatable), ("archive", archive), .. shared];
     }
 
     /// <summary>A gcc -static-pie executable: .rela.dyn with RELATIVE and IRELATIVE entries.</summary>

@@ -28,6 +28,13 @@ public static class FuzzSeeds
         ("tiny-clang-riscv64", Clang, "--target=riscv64-linux-gnu -O2 " + ElfCorpus.Freestanding),
     ];
 
+    private static readonly (string Label, string Compiler, string Flags)[] LinkedBuilds =
+    [
+        ("shared-x86_64", Clang, "-O2 -fpic"),
+        ("shared-i386", Clang, "-m32 -O2 -fpic " + ElfCorpus.Freestanding),
+        ("shared-aarch64", Clang, "--target=aarch64-linux-gnu -O2 -fpic " + ElfCorpus.Freestanding),
+    ];
+
     public static List<FuzzSeed> Build(TempDir dir)
     {
         File.WriteAllText(dir["tiny.c"], Tiny);
@@ -45,7 +52,16 @@ public static class FuzzSeeds
             Compile(dir, compiler, flags + $" -fdebug-prefix-map={dir.Path}=.", "corpus.c", label + ".o");
             corpus.Add(label + ".o");
         }
-        foreach (var name in tiny.Concat(corpus))
+        // Linked images (ET_DYN with .rela.dyn, .rela.plt and .dynsym): the checker's linked-file paths.
+        var linked = new List<string>();
+        foreach (var (label, compiler, flags) in LinkedBuilds)
+        {
+            Compile(dir, compiler, flags, "tiny.c", label + ".o");
+            var r = Run(Lld, ["-shared", label + ".o", "-o", label + ".so"], workingDirectory: dir.Path);
+            if (r.ExitCode != 0) throw new InvalidOperationException($"{Lld} -shared {label}.o failed:\n{r.All}");
+            linked.Add(label + ".so");
+        }
+        foreach (var name in tiny.Concat(linked).Concat(corpus))
             seeds.Add(new FuzzSeed(name, File.ReadAllBytes(dir[name])));
         // Archives: tiny objects of every machine (long member names need the "//" table), and two larger ones.
         seeds.Add(new FuzzSeed("tiny.a", File.ReadAllBytes(ArchiveOf(dir, "tiny.a", tiny))));
