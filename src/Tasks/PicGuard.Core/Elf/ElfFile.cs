@@ -171,9 +171,9 @@ public sealed class ElfFile
             throw new ElfFormatException($"{what} at 0x{offset:x} runs past end of file (size 0x{length:x})");
     }
 
-    /// <summary>The section's bytes in the file (empty for SHT_NOBITS).</summary>
+    /// <summary>The section's bytes in the file (empty for SHT_NOBITS and for an empty section, whatever its sh_offset).</summary>
     public ReadOnlySpan<byte> SectionData(in ElfSection section) =>
-        section.HasFileData ? _data.Span.Slice((int)section.Offset, (int)section.Size) : ReadOnlySpan<byte>.Empty;
+        section.HasFileData && section.Size != 0 ? _data.Span.Slice((int)section.Offset, (int)section.Size) : ReadOnlySpan<byte>.Empty;
 
     public ElfSection GetSection(uint index)
     {

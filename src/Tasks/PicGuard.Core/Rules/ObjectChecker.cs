@@ -33,7 +33,7 @@ internal sealed class ObjectChecker
     private FunctionIndex? _functions;
     private SourceLocator? _sources;
     private ElfSymbolTable? _symbols;
-    private uint _symbolsIndex = uint.MaxValue;
+    private uint? _symbolsIndex;
     private sbyte[]? _instrumentation;
 
     public ObjectChecker(ElfFile elf, CheckOptions options, string path, string objectName, CheckResult result, List<Diagnostic> findings)
@@ -225,9 +225,10 @@ internal sealed class ObjectChecker
         return null;
     }
 
-    private ElfSymbolTable? Symbols(uint index)
+    /// <summary>The symbol table a relocation section links to, decoded once while consecutive sections share it.</summary>
+    private ElfSymbolTable Symbols(uint index)
     {
-        if (_symbolsIndex != index)
+        if (_symbols is null || _symbolsIndex != index)
         {
             _symbols = _elf.GetSymbolTable(index);
             _symbolsIndex = index;
@@ -240,7 +241,7 @@ internal sealed class ObjectChecker
     private InstrumentationSymbol? InstrumentationTarget(ElfSection relocationSection, ElfRelocation r)
     {
         if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
-        var symbols = Symbols(relocationSection.Link)!;
+        var symbols = Symbols(relocationSection.Link);
         if (r.SymbolIndex >= (uint)symbols.Count) return null;
         _instrumentation ??= new sbyte[symbols.Count];
         ref sbyte cached = ref _instrumentation[r.SymbolIndex];
@@ -264,7 +265,7 @@ internal sealed class ObjectChecker
     private (string Name, string Section)? ConfinementTarget(ElfSection relocationSection, ElfRelocation r, ElfSection place)
     {
         if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
-        var symbols = Symbols(relocationSection.Link)!;
+        var symbols = Symbols(relocationSection.Link);
         var symbol = symbols[r.SymbolIndex];
         if (!symbol.IsInSection || symbol.SectionIndex >= (uint)_elf.Sections.Count) return null; // undefined: judged once linked
         var section = _elf.GetSection(symbol.SectionIndex);
@@ -294,7 +295,7 @@ internal sealed class ObjectChecker
         }
         else
         {
-            var symbol = Symbols(relocationSection.Link)![r.SymbolIndex];
+            var symbol = Symbols(relocationSection.Link)[r.SymbolIndex];
             if (symbol.RawSectionIndex == ElfSectionIndex.Absolute)
             {
                 if (type.Kind != RelocationKind.Absolute) return null;
@@ -443,7 +444,7 @@ internal sealed class ObjectChecker
     private string? SymbolName(ElfSection relocationSection, ElfRelocation r)
     {
         if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
-        var symbols = Symbols(relocationSection.Link)!;
+        var symbols = Symbols(relocationSection.Link);
         var symbol = symbols[r.SymbolIndex];
         if (symbol.Type == ElfSymbolType.Section && symbol.IsInSection && symbol.SectionIndex < (uint)_elf.Sections.Count)
             return _elf.SectionName(_elf.GetSection(symbol.SectionIndex));
@@ -454,7 +455,7 @@ internal sealed class ObjectChecker
     {
         if (r.SymbolIndex == 0 || relocationSection.Link == 0)
             return r.Addend == 0 ? "address 0" : $"address 0x{r.Addend:x}";
-        var symbols = Symbols(relocationSection.Link)!;
+        var symbols = Symbols(relocationSection.Link);
         var symbol = symbols[r.SymbolIndex];
         if (symbol.Type == ElfSymbolType.Section && symbol.IsInSection && symbol.SectionIndex < (uint)_elf.Sections.Count)
             return $"section {_elf.SectionName(_elf.GetSection(symbol.SectionIndex))}{Addend(r.Addend)}";

@@ -1,0 +1,84 @@
+using static PicGuard.Tests.Toolchain;
+
+namespace PicGuard.Tests.Fuzzing;
+
+/// <summary>
+/// The fuzzer's seeds: small real objects compiled by gcc 12 and clang-19 for x86-64, i386,
+/// aarch64 and riscv64, the differential corpus' objects, and archives of them. Compiled with
+/// relative paths and a debug prefix map so the same toolchain gives the same bytes.
+/// </summary>
+public static class FuzzSeeds
+{
+    /// <summary>Small on purpose: a failing input minimises to a small regression file.</summary>
+    public const string Tiny = """
+        extern int ext_value;
+        extern void ext_call(void);
+        static int counter;
+        int *pointer = &counter;
+        int tiny(void) { ext_call(); return ext_value + counter; }
+        """;
+
+    private static readonly (string Label, string Compiler, string Flags)[] TinyBuilds =
+    [
+        ("tiny-gcc-x86_64", Gcc, "-O2"),
+        ("tiny-clang-x86_64", Clang, "-O2 -fpic"),
+        ("tiny-gcc-i386", Gcc, "-m32 -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-i386", Clang, "-m32 -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-aarch64", Clang, "--target=aarch64-linux-gnu -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-riscv64", Clang, "--target=riscv64-linux-gnu -O2 " + ElfCorpus.Freestanding),
+    ];
+
+    private static readonly (string Label, string Compiler, string Flags)[] LinkedBuilds =
+    [
+        ("shared-x86_64", Clang, "-O2 -fpic"),
+        ("shared-i386", Clang, "-m32 -O2 -fpic " + ElfCorpus.Freestanding),
+        ("shared-aarch64", Clang, "--target=aarch64-linux-gnu -O2 -fpic " + ElfCorpus.Freestanding),
+    ];
+
+    public static List<FuzzSeed> Build(TempDir dir)
+    {
+        File.WriteAllText(dir["tiny.c"], Tiny);
+        File.WriteAllText(dir["corpus.c"], ElfCorpus.Source);
+        var seeds = new List<FuzzSeed>();
+        var tiny = new List<string>();
+        foreach (var (label, compiler, flags) in TinyBuilds)
+        {
+            Compile(dir, compiler, flags, "tiny.c", label + ".o");
+            tiny.Add(label + ".o");
+        }
+        var corpus = new List<string>();
+        foreach (var (label, compiler, flags) in ElfCorpus.Builds)
+        {
+            Compile(dir, compiler, flags + $" -fdebug-prefix-map={dir.Path}=.", "corpus.c", label + ".o");
+            corpus.Add(label + ".o");
+        }
+        // Linked images (ET_DYN with .rela.dyn, .rela.plt and .dynsym): the checker's linked-file paths.
+        var linked = new List<string>();
+        foreach (var (label, compiler, flags) in LinkedBuilds)
+        {
+            Compile(dir, compiler, flags, "tiny.c", label + ".o");
+            var r = Run(Lld, ["-shared", label + ".o", "-o", label + ".so"], workingDirectory: dir.Path);
+            if (r.ExitCode != 0) throw new InvalidOperationException($"{Lld} -shared {label}.o failed:\n{r.All}");
+            linked.Add(label + ".so");
+        }
+        foreach (var name in tiny.Concat(linked).Concat(corpus))
+            seeds.Add(new FuzzSeed(name, File.ReadAllBytes(dir[name])));
+        // Archives: tiny objects of every machine (long member names need the "//" table), and two larger ones.
+        seeds.Add(new FuzzSeed("tiny.a", File.ReadAllBytes(ArchiveOf(dir, "tiny.a", tiny))));
+        seeds.Add(new FuzzSeed("mixed.a", File.ReadAllBytes(ArchiveOf(dir, "mixed.a", [tiny[0], corpus[0], corpus[6], corpus[9]]))));
+        return seeds;
+    }
+
+    private static void Compile(TempDir dir, string compiler, string flags, string source, string output)
+    {
+        var r = Run(compiler, [.. flags.Split(' ', StringSplitOptions.RemoveEmptyEntries), "-c", source, "-o", output], workingDirectory: dir.Path);
+        if (r.ExitCode != 0) throw new InvalidOperationException($"{compiler} {flags} {source} failed:\n{r.All}");
+    }
+
+    private static string ArchiveOf(TempDir dir, string name, IEnumerable<string> members)
+    {
+        var r = Run("ar", ["rcsD", name, .. members], workingDirectory: dir.Path);
+        if (r.ExitCode != 0) throw new InvalidOperationException($"ar {name} failed:\n{r.All}");
+        return dir[name];
+    }
+}
