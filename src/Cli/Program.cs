@@ -50,7 +50,7 @@ public static class Program
         public readonly Option<string?> LoadAddress = new("--load-address") { Description = $"where the loader places the blob (PicLoadAddress): {Rules.LoadAddress.AcceptedForms}", HelpName = "ADDR|LOW-HIGH|any" };
         public readonly Option<string[]> Suppress = new("--suppress") { Description = "accept findings (PicSuppress): CODE[:SYMBOL][@SECTION], globs allowed, e.g. PG0004:__phys_addr@.pi.text; repeatable", HelpName = "CODE[:SYMBOL][@SECTION]", Arity = ArgumentArity.OneOrMore };
         public readonly Option<string?> MaxDiagnostics = new("--max-diagnostics") { Description = "list at most N diagnostics per file and count the rest (PicMaxDiagnostics); 0 = no cap; default 100", HelpName = "N" };
-        public readonly Option<bool> CheckUndefined = new("--check-undefined") { Description = "report undefined symbols (PG0008), for a linked blob" };
+        public readonly Option<bool> CheckUndefined = new("--check-undefined") { Description = "report undefined symbols (PG0008), for a linked blob; the kexec-purgatory profile always does" };
         public readonly Option<string[]> AllowUndefined = new("--allow-undefined") { Description = "symbol name or glob the loader provides (PicAllowUndefined); repeatable", HelpName = "GLOB", Arity = ArgumentArity.OneOrMore };
 
         public IEnumerable<Symbol> All => [Files, Profile, SummaryOnly, Format, Output, Verbose, RestrictedSections, AllowedTargetSections,
@@ -148,7 +148,7 @@ public static class Program
             var allowedTargets = Globs(parse.GetValue(o.AllowedTargetSections), "--allowed-target-section", "a section name or glob such as .pi.*", errors);
             var allowUndefined = Globs(parse.GetValue(o.AllowUndefined), "--allow-undefined", "a symbol name or glob such as __efi_*", errors);
 
-            var options = new CheckOptions(profile, parse.GetValue(o.CheckUndefined), allowUndefined)
+            var options = new CheckOptions(profile, parse.GetValue(o.CheckUndefined) ? true : null, allowUndefined)
             {
                 RestrictedSections = restricted,
                 AllowedTargetSections = allowedTargets,
