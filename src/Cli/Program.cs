@@ -50,9 +50,8 @@ public static class Program
     {
         var checker = new Checker(new CheckOptions(profile));
         var total = new CheckResult();
-        foreach (var file in files)
+        foreach (var result in checker.CheckFiles(files))
         {
-            var result = checker.CheckFile(file);
             if (!summaryOnly)
                 foreach (var d in result.Diagnostics)
                     stdout.WriteLine(d.Format());

@@ -18,18 +18,21 @@ public sealed class RelocationTable
     {
         Machine = machine;
         Prefix = prefix;
-        _byNumber = new RelocationType[rows.Max(r => r.Number) + 1];
+        // Every number up to 255 has a row (unknown ones too), so a lookup in the hot loop never allocates.
+        _byNumber = new RelocationType[Math.Max(rows.Max(r => r.Number) + 1, 256)];
+        for (uint n = 0; n < _byNumber.Length; n++)
+            _byNumber[n] = UnknownRow(n);
         foreach (var row in rows)
             _byNumber[row.Number] = row with { Name = prefix + row.Name };
     }
 
     /// <summary>The row for <paramref name="type"/>; an Unknown row named "R_…_&lt;number&gt;" when the type is not in the table.</summary>
     public RelocationType this[uint type] =>
-        type < (uint)_byNumber.Length && _byNumber[type].Name is not null
-            ? _byNumber[type]
-            : new RelocationType(type, $"{Prefix}<unknown:{type}>", Unknown);
+        type < (uint)_byNumber.Length ? _byNumber[type] : UnknownRow(type);
 
-    public IEnumerable<RelocationType> Types => _byNumber.Where(r => r.Name is not null);
+    private RelocationType UnknownRow(uint type) => new(type, $"{Prefix}<unknown:{type}>", Unknown);
+
+    public IEnumerable<RelocationType> Types => _byNumber.Where(r => r.IsKnown);
 
     /// <summary>The table for a machine, or null when PicGuard has none.</summary>
     public static RelocationTable? For(ElfMachine machine) => machine switch
