@@ -28,7 +28,7 @@ public sealed class FunctionIndex
         if (table.Type is not (ElfSectionType.SymbolTable or ElfSectionType.DynamicSymbolTable))
             return new FunctionIndex([], null);
         var symbols = elf.GetSymbolTable((uint)table.Index);
-        var list = new List<Entry>();
+        var list = new List<Entry>(Math.Max(0, symbols.Count - 1));
         for (uint i = 1; i < (uint)symbols.Count; i++)
         {
             var s = symbols[i];
