@@ -76,10 +76,13 @@ public sealed class ElfSymbolTable
     public string Name(in ElfSymbol symbol)
     {
         if (symbol.NameOffset == 0) return string.Empty;
-        var names = _names ??= new Dictionary<uint, string>();
-        if (!names.TryGetValue(symbol.NameOffset, out var name))
-            names.Add(symbol.NameOffset, name = _file.ReadString(_strings, symbol.NameOffset, "symbol name"));
-        return name;
+        var names = LazyInitializer.EnsureInitialized(ref _names);
+        lock (names)
+        {
+            if (!names.TryGetValue(symbol.NameOffset, out var name))
+                names.Add(symbol.NameOffset, name = _file.ReadString(_strings, symbol.NameOffset, "symbol name"));
+            return name;
+        }
     }
 
     /// <summary>The symbol's name without allocating; empty when the name is out of range.</summary>
