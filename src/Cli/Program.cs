@@ -177,8 +177,8 @@ public static class Program
     {
         var checker = new Checker(settings.Options);
         var total = new CheckResult();
-        foreach (var file in files)
-            total.Add(checker.CheckFile(file));
+        foreach (var result in checker.CheckFiles(files))
+            total.Add(result);
         int exit = total.Errors > 0 ? ExitFindings : ExitClean;
 
         bool written = settings.Sarif

@@ -154,7 +154,7 @@ public sealed class CliTests
         var defaults = Program.ParseCheckOptions(["x.o"], errors)!;
         Assert.AreEqual(CheckOptions.Default.MaxDiagnosticsPerFile, defaults.MaxDiagnosticsPerFile);
         Assert.IsNull(defaults.LoadAddress);
-        Assert.IsFalse(defaults.CheckUndefinedSymbols);
+        Assert.IsNull(defaults.CheckUndefinedSymbols, "without --check-undefined the profile decides");
         Assert.AreEqual(0, defaults.Suppressions.Count + defaults.RestrictedSections.Count);
         Assert.AreEqual(LoadAddress.Anywhere, Program.ParseCheckOptions(["x.o", "--load-address", "any"], errors)!.LoadAddress);
     }

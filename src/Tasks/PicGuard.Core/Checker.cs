@@ -55,6 +55,12 @@ public sealed class CheckResult
     public void Add(CheckResult other)
     {
         Diagnostics.AddRange(other.Diagnostics);
+        AddCounts(other);
+    }
+
+    /// <summary>Everything but the listed diagnostics: counts, suppressed and omitted findings.</summary>
+    internal void AddCounts(CheckResult other)
+    {
         Suppressed.AddRange(other.Suppressed);
         Omitted += other.Omitted;
         OmittedErrors += other.OmittedErrors;
@@ -77,26 +83,185 @@ public sealed class Checker
 
     public CheckResult CheckFile(string path)
     {
-        byte[] data;
+        var input = Open(path, out var failed);
+        if (input is null) return failed!;
+        using (input)
+            return CheckBuffer(path, input.Data);
+    }
+
+    /// <summary>
+    /// Checks several files (objects or archives) at once: files and archive members are checked
+    /// in parallel on up to <paramref name="maxParallelism"/> threads (0: one per processor), and
+    /// result <c>i</c> is exactly what <see cref="CheckFile"/> returns for <c>paths[i]</c>, with
+    /// diagnostics in the same order. Each file is memory-mapped while its members are checked
+    /// and unmapped as soon as its last member is done.
+    /// </summary>
+    public IReadOnlyList<CheckResult> CheckFiles(IReadOnlyList<string> paths, int maxParallelism = 0)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxParallelism);
+        var jobs = new FileJob[paths.Count];
+        int parallelism = maxParallelism == 0 ? Environment.ProcessorCount : maxParallelism;
+        try
+        {
+            var units = Units(paths, jobs);
+            if (parallelism == 1)
+            {
+                foreach (var unit in units) Run(unit);
+            }
+            else
+            {
+                var source = System.Collections.Concurrent.Partitioner.Create(units, System.Collections.Concurrent.EnumerablePartitionerOptions.NoBuffering);
+                Parallel.ForEach(source, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, Run);
+            }
+        }
+        finally
+        {
+            foreach (var job in jobs)
+                job?.DisposeInput();
+        }
+
+        var results = new CheckResult[jobs.Length];
+        for (int i = 0; i < jobs.Length; i++)
+        {
+            var job = jobs[i];
+            if (job.Whole is { } whole)
+            {
+                results[i] = whole;
+                continue;
+            }
+            // Members were checked apart; listing and the cap apply to the file, in member order, as CheckFile does.
+            var result = new CheckResult();
+            var findings = new FindingSet(_options);
+            foreach (var unit in job.Units)
+            {
+                result.AddCounts(unit.Result!);
+                foreach (var d in unit.Result!.Diagnostics) findings.Add(d);
+            }
+            if (job.Tail is { } tail) findings.Add(tail);
+            findings.WriteTo(result);
+            results[i] = result;
+        }
+        return results;
+    }
+
+    /// <summary>One file of a <see cref="CheckFiles"/> call: its mapping, its units of work in order, and what could not be split.</summary>
+    private sealed class FileJob(string path)
+    {
+        public string Path { get; } = path;
+        public MappedFile? Input;
+        public CheckResult? Whole;
+        public Diagnostic? Tail;
+        public readonly List<Unit> Units = new();
+        private int _pending = 1;
+
+        public void Hold() => Interlocked.Increment(ref _pending);
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _pending) == 0) DisposeInput();
+        }
+
+        public void DisposeInput() => Interlocked.Exchange(ref Input, null)?.Dispose();
+    }
+
+    /// <summary>One object to check: a whole file or one archive member.</summary>
+    private sealed class Unit(FileJob job, string objectName, ReadOnlyMemory<byte> data)
+    {
+        public FileJob Job { get; } = job;
+        public string ObjectName { get; } = objectName;
+        public ReadOnlyMemory<byte> Data { get; } = data;
+        public CheckResult? Result;
+    }
+
+    private void Run(Unit unit)
+    {
+        try
+        {
+            var result = new CheckResult();
+            var findings = new FindingSet(_options);
+            CheckObject(result, findings, unit.Job.Path, unit.ObjectName, unit.Data);
+            findings.WriteTo(result);
+            unit.Result = result;
+        }
+        finally
+        {
+            unit.Job.Release();
+        }
+    }
+
+    /// <summary>Opens the files in order and yields their objects; runs on one thread at a time.</summary>
+    private IEnumerable<Unit> Units(IReadOnlyList<string> paths, FileJob[] jobs)
+    {
+        for (int i = 0; i < paths.Count; i++)
+        {
+            var job = jobs[i] = new FileJob(paths[i]);
+            job.Input = Open(job.Path, out job.Whole);
+            if (job.Input is null) continue;
+            var data = job.Input.Data;
+            if (!ArArchive.HasArchiveMagic(data.Span))
+            {
+                job.Whole = null;
+                var unit = new Unit(job, job.Path, data);
+                job.Units.Add(unit);
+                job.Hold();
+                yield return unit;
+                job.Release();
+                continue;
+            }
+            IEnumerator<ArMember>? members = null;
+            while (true)
+            {
+                ArMember member;
+                try
+                {
+                    members ??= ArArchive.ReadMembers(data).GetEnumerator();
+                    if (!members.MoveNext()) break;
+                    member = members.Current;
+                }
+                catch (ElfFormatException e)
+                {
+                    job.Tail = Make(RuleCatalog.MalformedInput, job.Path, job.Path, $"malformed archive: {e.Message}");
+                    break;
+                }
+                var unit = new Unit(job, $"{job.Path}({member.Name})", member.Data);
+                job.Units.Add(unit);
+                job.Hold();
+                yield return unit;
+            }
+            members?.Dispose();
+            job.Release();
+        }
+    }
+
+    /// <summary>Maps a file for checking, or says why it cannot be read (PG9001 for a directory, PG9003 otherwise).</summary>
+    private MappedFile? Open(string path, out CheckResult? failed)
+    {
+        failed = null;
         try
         {
             if (Directory.Exists(path))
-                return Single(path, RuleCatalog.MalformedInput, $"'{path}' is a directory; name an ELF object or archive file");
-            if (!File.Exists(path))
-                return Single(path, RuleCatalog.MissingInput, $"input file '{path}' does not exist");
-            data = File.ReadAllBytes(path);
+                failed = Single(path, RuleCatalog.MalformedInput, $"'{path}' is a directory; name an ELF object or archive file");
+            else if (!File.Exists(path))
+                failed = Single(path, RuleCatalog.MissingInput, $"input file '{path}' does not exist");
+            else
+                return MappedFile.Open(path);
+        }
+        catch (ElfFormatException e)
+        {
+            failed = Single(path, RuleCatalog.MalformedInput, $"cannot check '{path}': {e.Message}");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return Single(path, RuleCatalog.MissingInput, $"cannot read '{path}': {e.Message}");
+            failed = Single(path, RuleCatalog.MissingInput, $"cannot read '{path}': {e.Message}");
         }
-        return CheckBuffer(path, data);
+        return null;
     }
 
     public CheckResult CheckBuffer(string path, ReadOnlyMemory<byte> data)
     {
         var result = new CheckResult();
-        var findings = new List<Diagnostic>();
+        var findings = new FindingSet(_options);
         if (ArArchive.HasArchiveMagic(data.Span))
         {
             try
@@ -113,11 +278,11 @@ public sealed class Checker
         {
             CheckObject(result, findings, path, path, data);
         }
-        Finish(result, findings);
+        findings.WriteTo(result);
         return result;
     }
 
-    private void CheckObject(CheckResult result, List<Diagnostic> findings, string path, string objectName, ReadOnlyMemory<byte> data)
+    private void CheckObject(CheckResult result, FindingSet findings, string path, string objectName, ReadOnlyMemory<byte> data)
     {
         result.Objects++;
         if (LtoInput.Describe(data.Span) is { } bitcode)
@@ -154,65 +319,6 @@ public sealed class Checker
             ["fix: " + rule.Fix]);
     }
 
-    /// <summary>
-    /// Turns one file's raw findings into its result: drops rules not asked for, moves suppressed findings
-    /// aside, collapses identical findings into one with a count, and caps how many are listed.
-    /// </summary>
-    private void Finish(CheckResult result, List<Diagnostic> findings)
-    {
-        var kept = new List<Diagnostic>();
-        var byKey = new Dictionary<(string, string, string), int>();
-        var extraPlaces = new Dictionary<int, List<string>>();
-        foreach (var d in findings)
-        {
-            if (d.Severity == Rules.Severity.None) continue;
-            if (_options.OnlyRules.Count > 0 && !_options.OnlyRules.Any(g => Glob.Matches(d.Code, g))) continue;
-            var by = _options.Suppressions.FirstOrDefault(s => s.Covers(d.Code, d.Symbol, d.Section, d.File));
-            if (by is not null)
-            {
-                result.Suppressed.Add((d, by));
-                continue;
-            }
-            var key = (d.Code, d.Object, d.Message);
-            if (byKey.TryGetValue(key, out int index))
-            {
-                kept[index] = kept[index] with { Occurrences = kept[index].Occurrences + 1 };
-                var place = d.Context.FirstOrDefault(c => c.StartsWith("referenced by ", StringComparison.Ordinal));
-                if (place is not null)
-                {
-                    var list = extraPlaces.TryGetValue(index, out var l) ? l : extraPlaces[index] = new List<string>();
-                    list.Add(place);
-                }
-                continue;
-            }
-            byKey[key] = kept.Count;
-            kept.Add(d);
-        }
-        for (int i = 0; i < kept.Count; i++)
-        {
-            if (!extraPlaces.TryGetValue(i, out var places)) continue;
-            var d = kept[i];
-            var context = d.Context.ToList();
-            int at = context.FindLastIndex(c => c.StartsWith("referenced by ", StringComparison.Ordinal)) + 1;
-            var shown = places.Take(2).ToList();
-            if (places.Count > shown.Count) shown.Add($"referenced {places.Count - shown.Count} more time(s)");
-            context.InsertRange(at == 0 ? 0 : at, shown);
-            kept[i] = d with { Context = context };
-        }
-        int cap = _options.MaxDiagnosticsPerFile;
-        if (cap > 0 && kept.Count > cap)
-        {
-            foreach (var d in kept.Skip(cap))
-            {
-                result.Omitted += d.Occurrences;
-                if (d.Severity == Rules.Severity.Error) result.OmittedErrors += d.Occurrences;
-                if (d.Severity == Rules.Severity.Warning) result.OmittedWarnings += d.Occurrences;
-            }
-            kept.RemoveRange(cap, kept.Count - cap);
-        }
-        result.Diagnostics.AddRange(kept);
-    }
-
     private static string Describe(ReadOnlySpan<byte> data)
     {
         if (data.Length == 0) return "empty file: not an ELF object or archive";
@@ -222,7 +328,9 @@ public sealed class Checker
     private CheckResult Single(string path, Rule rule, string message)
     {
         var r = new CheckResult();
-        Finish(r, [Make(rule, path, path, message)]);
+        var findings = new FindingSet(_options);
+        findings.Add(Make(rule, path, path, message));
+        findings.WriteTo(r);
         return r;
     }
 

@@ -30,6 +30,9 @@ public sealed class PicApplyFlagPolicy : Microsoft.Build.Utilities.Task
     public bool KeepLto { get; set; }
     public bool Freestanding { get; set; } = true;
 
+    /// <summary>When set, <see cref="Dependencies"/> are also written here, one path a line, so a build that skips this task can read them.</summary>
+    public string? DependencyListFile { get; set; }
+
     /// <summary>The sources with metadata ObjectFile, ResponseFile and DependencyFile.</summary>
     [Output] public ITaskItem[] CompileItems { get; private set; } = [];
     /// <summary>Headers the last compile of each source read (from its dependency file), so editing one rebuilds.</summary>
@@ -93,6 +96,8 @@ public sealed class PicApplyFlagPolicy : Microsoft.Build.Utilities.Task
         }
         CompileItems = items.ToArray();
         Dependencies = dependencies.ToArray();
+        if (!string.IsNullOrEmpty(DependencyListFile) && !Log.HasLoggedErrors)
+            WriteIfDifferent(DependencyListFile, string.Concat(dependencies.Select(d => d.ItemSpec + "\n")));
         return !Log.HasLoggedErrors;
     }
 

@@ -7,7 +7,9 @@ namespace PicGuard.Tasks;
 
 /// <summary>
 /// Finds the compiler and linker, and tells gcc from clang and GNU ld from lld by their
-/// <c>--version</c>. The probe is cached for the rest of the build (per tool path and timestamp).
+/// <c>--version</c>. The probe is cached in memory for the life of the MSBuild process and, when
+/// <see cref="CacheFile"/> is set, on disk for later builds; both are keyed by the tool's path and
+/// the size and timestamp of the file it resolves to, so an upgraded tool is probed again.
 /// A tool that is not there is one PG1003 error naming the property and what to install.
 /// </summary>
 public sealed partial class PicResolveTools : Microsoft.Build.Utilities.Task
@@ -20,6 +22,8 @@ public sealed partial class PicResolveTools : Microsoft.Build.Utilities.Task
     public bool ProbeCompiler { get; set; } = true;
     /// <summary>Probe the linker (there is something to link).</summary>
     public bool ProbeLinker { get; set; } = true;
+    /// <summary>Where earlier probes are kept (one line per tool); empty for no disk cache.</summary>
+    public string? CacheFile { get; set; }
 
     [Output] public string? CompilerPath { get; private set; }
     /// <summary><c>gcc</c> or <c>clang</c>.</summary>
@@ -64,9 +68,16 @@ public sealed partial class PicResolveTools : Microsoft.Build.Utilities.Task
                 $"{property} is '{tool}', which was not found{(tool.Contains('/') ? "" : " on PATH")}; install it ({ToolLocator.InstallHint(tool)}) or set {property} to the tool's full path");
             return null;
         }
-        string key = $"PicGuard.ToolIdentity:{path}:{File.GetLastWriteTimeUtc(path).Ticks}";
-        if (BuildEngine4.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.Build) is ToolIdentity cached)
+        string stamp = Stamp(path);
+        string key = $"PicGuard.ToolIdentity:{stamp}";
+        if (BuildEngine4.GetRegisteredTaskObject(key, RegisteredTaskObjectLifetime.AppDomain) is ToolIdentity cached)
             return cached;
+        if (ReadCache(stamp) is { } line)
+        {
+            var known = new ToolIdentity(path, line, VersionNumber().Match(line).Value);
+            BuildEngine4.RegisterTaskObject(key, known, RegisteredTaskObjectLifetime.AppDomain, allowEarlyCollection: true);
+            return known;
+        }
         ProcessRunner.Result r;
         try
         {
@@ -79,8 +90,69 @@ public sealed partial class PicResolveTools : Microsoft.Build.Utilities.Task
         }
         string first = r.Output.Split('\n').FirstOrDefault()?.Trim() ?? "";
         var identity = new ToolIdentity(path, first, VersionNumber().Match(first).Value);
-        BuildEngine4.RegisterTaskObject(key, identity, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: true);
+        if (r.ExitCode == 0 && first.Length > 0)
+        {
+            // Only a clean answer is kept: a tool that failed to start is probed again next time.
+            BuildEngine4.RegisterTaskObject(key, identity, RegisteredTaskObjectLifetime.AppDomain, allowEarlyCollection: true);
+            WriteCache(stamp, first);
+        }
         Log.LogMessage(MessageImportance.Low, $"PicGuard: {property} {path}: {first}");
         return identity;
+    }
+
+    /// <summary>The tool as invoked, the file it resolves to, and that file's size and timestamp.</summary>
+    private static string Stamp(string path)
+    {
+        FileSystemInfo file = new FileInfo(path);
+        try
+        {
+            file = file.ResolveLinkTarget(returnFinalTarget: true) ?? file;
+        }
+        catch (IOException)
+        {
+            // A broken or looping link: stamp the path itself, the probe reports the real problem.
+        }
+        long size = file is FileInfo { Exists: true } f ? f.Length : -1;
+        return $"{path}|{file.FullName}|{size}|{file.LastWriteTimeUtc.Ticks}";
+    }
+
+    private string? ReadCache(string stamp)
+    {
+        if (string.IsNullOrEmpty(CacheFile)) return null;
+        try
+        {
+            if (!File.Exists(CacheFile)) return null;
+            foreach (var line in File.ReadLines(CacheFile))
+            {
+                int tab = line.IndexOf('\t');
+                if (tab > 0 && line.AsSpan(0, tab).SequenceEqual(stamp))
+                    return line[(tab + 1)..];
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LogMessage(MessageImportance.Low, $"PicGuard: tool cache {CacheFile} not read: {e.Message}");
+        }
+        return null;
+    }
+
+    private void WriteCache(string stamp, string versionLine)
+    {
+        if (string.IsNullOrEmpty(CacheFile) || stamp.Contains('\t') || stamp.Contains('\n')) return;
+        try
+        {
+            var lines = File.Exists(CacheFile)
+                ? File.ReadLines(CacheFile).Where(l => !l.StartsWith(stamp.Split('|')[0] + "|", StringComparison.Ordinal)).ToList()
+                : new List<string>();
+            lines.Add(stamp + "\t" + versionLine);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(CacheFile))!);
+            string temp = CacheFile + "." + Environment.ProcessId + ".tmp";
+            File.WriteAllLines(temp, lines);
+            File.Move(temp, CacheFile, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LogMessage(MessageImportance.Low, $"PicGuard: tool cache {CacheFile} not written: {e.Message}");
+        }
     }
 }

@@ -105,7 +105,7 @@ public static partial class FuzzHarness
             try
             {
                 var elf = new ElfFile(obj);
-                new ObjectChecker(elf, options, "fuzz.o", "fuzz.o", new CheckResult(), new List<Diagnostic>()).Run();
+                new ObjectChecker(elf, options, "fuzz.o", "fuzz.o", new CheckResult(), new FindingSet(options)).Run();
             }
             catch (ElfFormatException) { }
             catch (Exception e) { return TopFrame(e); }

@@ -54,6 +54,8 @@ public sealed class ElfFile
     private readonly ReadOnlyMemory<byte> _data;
     private readonly ElfSection[] _sections;
     private readonly int _sectionNameTable;
+    private string?[]? _sectionNames;
+    private ElfSymbolTable?[]? _symbolTables;
 
     public bool Is64Bit { get; }
     public ElfFileType FileType { get; }
@@ -182,9 +184,15 @@ public sealed class ElfFile
         return _sections[index];
     }
 
-    /// <summary>The section's name from the section name string table.</summary>
-    public string SectionName(in ElfSection section) =>
-        _sectionNameTable == 0 ? $"[{section.Index}]" : ReadString(_sections[_sectionNameTable], section.NameOffset, "section name");
+    /// <summary>The section's name from the section name string table; decoded once per section.</summary>
+    public string SectionName(in ElfSection section)
+    {
+        if (_sectionNameTable == 0) return $"[{section.Index}]";
+        if ((uint)section.Index >= (uint)_sections.Length || _sections[section.Index].NameOffset != section.NameOffset)
+            return ReadString(_sections[_sectionNameTable], section.NameOffset, "section name");
+        var names = _sectionNames ??= new string?[_sections.Length];
+        return names[section.Index] ??= ReadString(_sections[_sectionNameTable], section.NameOffset, "section name");
+    }
 
     /// <summary>True when the section name starts with <paramref name="prefix"/>; compares bytes, allocates nothing.</summary>
     public bool SectionNameStartsWith(in ElfSection section, ReadOnlySpan<byte> prefix)
@@ -211,7 +219,12 @@ public sealed class ElfFile
     }
 
     /// <summary>A view of the symbol table in section <paramref name="index"/> (SHT_SYMTAB or SHT_DYNSYM).</summary>
-    public ElfSymbolTable GetSymbolTable(uint index) => new(this, GetSection(index));
+    public ElfSymbolTable GetSymbolTable(uint index)
+    {
+        var section = GetSection(index);
+        var tables = _symbolTables ??= new ElfSymbolTable?[_sections.Length];
+        return tables[index] ??= new ElfSymbolTable(this, section);
+    }
 
     /// <summary>The SHT_SYMTAB_SHNDX section linked to the given symbol table, if any.</summary>
     internal ElfSection? FindExtendedIndexTable(int symbolTableIndex)

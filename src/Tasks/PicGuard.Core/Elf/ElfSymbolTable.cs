@@ -11,6 +11,7 @@ public sealed class ElfSymbolTable
     private readonly ElfSection _strings;
     private readonly ElfSection? _extendedIndices;
     private readonly int _entrySize;
+    private Dictionary<uint, string>? _names;
 
     public int Count { get; }
     public int SectionIndex => _section.Index;
@@ -71,8 +72,18 @@ public sealed class ElfSymbolTable
         return ElfFile.U32(data, (int)symbol * 4);
     }
 
-    public string Name(in ElfSymbol symbol) =>
-        symbol.NameOffset == 0 ? string.Empty : _file.ReadString(_strings, symbol.NameOffset, "symbol name");
+    /// <summary>The symbol's name; each distinct name is decoded once per table.</summary>
+    public string Name(in ElfSymbol symbol)
+    {
+        if (symbol.NameOffset == 0) return string.Empty;
+        var names = LazyInitializer.EnsureInitialized(ref _names);
+        lock (names)
+        {
+            if (!names.TryGetValue(symbol.NameOffset, out var name))
+                names.Add(symbol.NameOffset, name = _file.ReadString(_strings, symbol.NameOffset, "symbol name"));
+            return name;
+        }
+    }
 
     /// <summary>The symbol's name without allocating; empty when the name is out of range.</summary>
     public ReadOnlySpan<byte> NameBytes(in ElfSymbol symbol)

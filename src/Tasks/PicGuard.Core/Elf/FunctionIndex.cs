@@ -2,13 +2,23 @@ namespace PicGuard.Elf;
 
 /// <summary>
 /// Named code symbols of an object sorted by section and value, to say which function contains
-/// a place ("func+0x1c"). Built once per object, only when a finding needs it.
+/// a place ("func+0x1c"). Built once per object, only when a finding needs it; a lookup is a
+/// binary search, and a name is decoded only when a lookup returns it.
 /// </summary>
 public sealed class FunctionIndex
 {
-    private readonly (uint Section, ulong Value, ulong Size, string Name)[] _symbols;
+    private readonly Entry[] _symbols;
+    private readonly ElfSymbolTable? _table;
+    private readonly string?[] _names;
 
-    private FunctionIndex((uint, ulong, ulong, string)[] symbols) => _symbols = symbols;
+    private readonly record struct Entry(uint Section, ulong Value, ulong Size, uint Symbol);
+
+    private FunctionIndex(Entry[] symbols, ElfSymbolTable? table)
+    {
+        _symbols = symbols;
+        _table = table;
+        _names = new string?[symbols.Length];
+    }
 
     public static FunctionIndex Build(ElfFile elf)
     {
@@ -16,36 +26,84 @@ public sealed class FunctionIndex
         if (table.Type != ElfSectionType.SymbolTable)
             table = elf.Sections.FirstOrDefault(s => s.Type == ElfSectionType.DynamicSymbolTable);
         if (table.Type is not (ElfSectionType.SymbolTable or ElfSectionType.DynamicSymbolTable))
-            return new FunctionIndex([]);
+            return new FunctionIndex([], null);
         var symbols = elf.GetSymbolTable((uint)table.Index);
-        var list = new List<(uint, ulong, ulong, string)>();
+        var list = new List<Entry>(Math.Max(0, symbols.Count - 1));
         for (uint i = 1; i < (uint)symbols.Count; i++)
         {
             var s = symbols[i];
             if (s.Type is not (ElfSymbolType.Function or ElfSymbolType.NoType or ElfSymbolType.GnuIndirectFunction)) continue;
             if (!s.IsInSection) continue;
-            string name = symbols.Name(s);
-            if (name.Length == 0 || name.StartsWith(".L", StringComparison.Ordinal) || name.StartsWith('$')) continue;
-            list.Add((s.SectionIndex, s.Value, s.Size, name));
+            if (s.NameOffset == 0) continue;
+            var name = symbols.NameBytes(s);
+            if (name.IsEmpty)
+            {
+                // Out of range or unterminated: let the decoder say so, as it did before names were read lazily.
+                if (symbols.Name(s).Length == 0) continue;
+            }
+            else if (name.StartsWith(".L"u8) || name[0] == (byte)'$')
+            {
+                continue;
+            }
+            list.Add(new Entry(s.SectionIndex, s.Value, s.Size, i));
         }
-        // Functions before labels at the same place, so "main" wins over a label at its start.
-        var sorted = list.OrderBy(x => x.Item1).ThenBy(x => x.Item2).ThenByDescending(x => x.Item3).ToArray();
-        return new FunctionIndex(sorted);
+        // Functions before labels at the same place, so "main" wins over a label at its start;
+        // symbol order breaks the remaining ties, so the order is the same on every run.
+        var sorted = list.ToArray();
+        Array.Sort(sorted, static (a, b) =>
+        {
+            int c = a.Section.CompareTo(b.Section);
+            if (c == 0) c = a.Value.CompareTo(b.Value);
+            if (c == 0) c = b.Size.CompareTo(a.Size);
+            if (c == 0) c = a.Symbol.CompareTo(b.Symbol);
+            return c;
+        });
+        return new FunctionIndex(sorted, symbols);
     }
 
     /// <summary>The symbol whose range holds <paramref name="value"/> in section <paramref name="section"/>, with the offset into it.</summary>
+    /// <remarks>The nearest symbol at or below the place wins; among symbols at the same value, the last in sort order.</remarks>
     public (string? Name, ulong Offset) Containing(uint section, ulong value)
     {
-        (string? Name, ulong Offset) best = (null, 0);
-        foreach (var s in _symbols)
+        // Last entry at or before (section, value).
+        int lo = 0, hi = _symbols.Length - 1, last = -1;
+        while (lo <= hi)
         {
-            if (s.Section != section || s.Value > value) continue;
-            if (s.Size != 0 && value - s.Value >= s.Size) continue;
-            if (best.Name is null || value - s.Value <= best.Offset) best = (s.Name, value - s.Value);
+            int mid = lo + ((hi - lo) >> 1);
+            var e = _symbols[mid];
+            if (e.Section < section || (e.Section == section && e.Value <= value))
+            {
+                last = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
         }
-        return best;
+        for (int i = last; i >= 0; i--)
+        {
+            var e = _symbols[i];
+            if (e.Section != section) break;
+            if (e.Size != 0 && value - e.Value >= e.Size) continue;
+            return (NameAt(i), value - e.Value);
+        }
+        return (null, 0);
     }
 
     /// <summary>Names of the symbols in a section, in address order.</summary>
-    public IEnumerable<string> In(uint section) => _symbols.Where(s => s.Section == section).Select(s => s.Name).Distinct();
+    public IEnumerable<string> In(uint section)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < _symbols.Length; i++)
+            if (_symbols[i].Section == section && seen.Add(NameAt(i)))
+                yield return NameAt(i);
+    }
+
+    private string NameAt(int i)
+    {
+        if (_names[i] is { } name) return name;
+        var table = _table!;
+        return _names[i] = table.Name(table[_symbols[i].Symbol]);
+    }
 }

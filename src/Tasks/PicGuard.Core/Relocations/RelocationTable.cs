@@ -33,10 +33,13 @@ public sealed class RelocationTable
         Is64Bit = is64Bit;
         Name = name;
         Prefix = prefix;
-        _byNumber = new RelocationType[rows.Max(r => r.Number) + 1];
+        // Every number up to 255 has a row (unknown ones too), so a lookup in the hot loop never allocates.
+        _byNumber = new RelocationType[Math.Max(rows.Max(r => r.Number) + 1, 256)];
+        for (uint n = 0; n < _byNumber.Length; n++)
+            _byNumber[n] = UnknownRow(n);
         foreach (var row in rows)
         {
-            if (_byNumber[row.Number].Name is not null)
+            if (_byNumber[row.Number].IsKnown)
                 throw new InvalidOperationException($"{name}: relocation type {row.Number} listed twice");
             _byNumber[row.Number] = row with { Name = prefix + row.Name };
         }
@@ -47,11 +50,11 @@ public sealed class RelocationTable
 
     /// <summary>The row for <paramref name="type"/>; an Unknown row named "R_…_&lt;unknown:number&gt;" when the type is not in the table.</summary>
     public RelocationType this[uint type] =>
-        type < (uint)_byNumber.Length && _byNumber[type].Name is not null
-            ? _byNumber[type]
-            : new RelocationType(type, $"{Prefix}<unknown:{type}>", Unknown);
+        type < (uint)_byNumber.Length ? _byNumber[type] : UnknownRow(type);
 
-    public IEnumerable<RelocationType> Types => _byNumber.Where(r => r.Name is not null);
+    private RelocationType UnknownRow(uint type) => new(type, $"{Prefix}<unknown:{type}>", Unknown);
+
+    public IEnumerable<RelocationType> Types => _byNumber.Where(r => r.IsKnown);
 
     /// <summary>Every table PicGuard has.</summary>
     public static IReadOnlyList<RelocationTable> All => [X86_64, X32, I386, AArch64, RiscV64, RiscV32];

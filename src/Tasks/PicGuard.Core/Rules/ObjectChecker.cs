@@ -18,7 +18,7 @@ internal sealed class ObjectChecker
     private readonly string _path;
     private readonly string _objectName;
     private readonly CheckResult _result;
-    private readonly List<Diagnostic> _findings;
+    private readonly FindingSet _findings;
     private readonly RelocationTable? _table;
     private readonly (Rule Rule, Severity Severity)[] _relocationRules;
     private readonly (Rule Rule, Severity Severity)[] _sectionRules;
@@ -36,7 +36,7 @@ internal sealed class ObjectChecker
     private uint? _symbolsIndex;
     private sbyte[]? _instrumentation;
 
-    public ObjectChecker(ElfFile elf, CheckOptions options, string path, string objectName, CheckResult result, List<Diagnostic> findings)
+    public ObjectChecker(ElfFile elf, CheckOptions options, string path, string objectName, CheckResult result, FindingSet findings)
     {
         _elf = elf;
         _options = options;
@@ -87,7 +87,7 @@ internal sealed class ObjectChecker
     }
 
     private (Rule, Severity)[] Active(Func<Rule, bool> where) =>
-        RuleCatalog.All.Where(where)
+        RuleCatalog.All.Where(where).Where(r => _findings.Wants(r.Code))
             .Select(r => (r, _profile.SeverityOf(r)))
             .Where(x => x.Item2 != Severity.None)
             .ToArray();
@@ -399,26 +399,35 @@ internal sealed class ObjectChecker
     // ---- reporting -----------------------------------------------------------------------------
 
     /// <summary>Section, offset and function of a place, and its source line when debug info or STT_FILE says it.</summary>
-    private (ObjectLocation Location, SourcePosition? Source) Place(ElfSection patched, ulong rawOffset)
+    private (ObjectLocation Location, SourcePosition? Source) Place(ElfSection patched, ulong rawOffset, bool withSource = true)
     {
         string sectionName = _elf.SectionName(patched);
         ulong offset = _linked && rawOffset >= patched.Address ? rawOffset - patched.Address : rawOffset;
         var (function, functionOffset) = Functions().Containing((uint)patched.Index, rawOffset);
-        SourcePosition? source = null;
+        return (new ObjectLocation(sectionName, offset, function, functionOffset), withSource ? Source(patched, rawOffset) : null);
+    }
+
+    private SourcePosition? Source(ElfSection patched, ulong rawOffset)
+    {
         try
         {
-            source = Sources().Find((uint)patched.Index, rawOffset);
+            return Sources().Find((uint)patched.Index, rawOffset);
         }
         catch (ElfFormatException)
         {
-            // Broken debug info costs the source line, never the finding.
+            return null; // broken debug info costs the source line, never the finding
         }
-        return (new ObjectLocation(sectionName, offset, function, functionOffset), source);
     }
 
     private void Report(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, string? message, string? fix = null)
     {
-        var (location, source) = Place(patched, r.Offset);
+        // Identical findings (same rule, type, target and section) are counted without formatting anything.
+        bool sectionSymbol = r.SymbolIndex != 0 && relocationSection.Link != 0 && Symbols(relocationSection.Link)[r.SymbolIndex].Type == ElfSymbolType.Section;
+        var key = new FindingKey(rule.Code, _objectName, r.Type, relocationSection.Link, r.SymbolIndex, sectionSymbol ? r.Addend : 0, patched.Index,
+            rule.Relocation!.Check == RelocationCheck.Overflow ? r.Offset : 0);
+        if (_findings.Repeat(key, 1, () => PlaceText(patched, r.Offset))) return;
+
+        var (location, _) = Place(patched, r.Offset, withSource: false);
         string target = TargetName(relocationSection, r);
         message = (message ?? "{kind} relocation {type} against {target} in {exec}section {section}")
             .Replace("{kind}", KindWord(type.Kind))
@@ -427,18 +436,30 @@ internal sealed class ObjectChecker
             .Replace("{exec}", patched.IsExecutable ? "executable " : "")
             .Replace("{section}", location.Section)
             .Replace("{from}", location.Describe());
-        var context = new List<string> { $"referenced by {location.Describe()} ({location.Section}+0x{location.Offset:x}) in {_objectName}" };
-        if (source is not null) context.Add($"source: {source}");
-        string? instruction = patched.IsExecutable ? InstructionDecoder.At(_elf, patched, location.Offset, location.Function is null ? 0 : location.Offset - location.FunctionOffset) : null;
-        if (instruction is not null) context.Add($"instruction: {instruction}");
-        context.Add("fix: " + (fix ?? rule.Fix));
-        Add(new Diagnostic(rule, severity, _path, _objectName, message, context, location, type.Name, target)
+        var finding = new Diagnostic(rule, severity, _path, _objectName, message,
+            [$"referenced by {location.Describe()} ({location.Section}+0x{location.Offset:x}) in {_objectName}", "fix: " + (fix ?? rule.Fix)],
+            location, type.Name, target)
         {
-            Source = source,
-            Instruction = instruction,
             Symbol = SymbolName(relocationSection, r),
             Section = location.Section,
-        });
+        };
+        if (_findings.Admit(key, finding) != FindingSet.Admission.Listed) return;
+
+        // Listed: now the parts that cost — the source line and the instruction.
+        var source = Source(patched, r.Offset);
+        string? instruction = patched.IsExecutable ? InstructionDecoder.At(_elf, patched, location.Offset, location.Function is null ? 0 : location.Offset - location.FunctionOffset) : null;
+        if (source is null && instruction is null) return;
+        var context = new List<string> { finding.Context[0] };
+        if (source is not null) context.Add($"source: {source}");
+        if (instruction is not null) context.Add($"instruction: {instruction}");
+        context.Add(finding.Context[1]);
+        _findings.Complete(key, finding with { Context = context, Source = source, Instruction = instruction });
+    }
+
+    private string PlaceText(ElfSection patched, ulong rawOffset)
+    {
+        var (location, _) = Place(patched, rawOffset, withSource: false);
+        return $"referenced by {location.Describe()} ({location.Section}+0x{location.Offset:x}) in {_objectName}";
     }
 
     private string? SymbolName(ElfSection relocationSection, ElfRelocation r)

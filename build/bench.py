@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""PicGuard's performance figures (docs/performance.md). Run through build/bench.sh, which installs
+and builds what this needs. Every timed command runs under /usr/bin/time for CPU time and peak
+RSS; wall time is taken around it with a monotonic clock. Tools are run alternately, round by
+round, and medians are reported.
+
+    bench.py PICGUARD [--rounds N] [--only corpus,scaling,small,msbuild]
+"""
+import argparse
+import glob
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = "/usr/lib/llvm-19/lib/*.a"
+
+
+class Run:
+    def __init__(self, wall, user, system, rss_kb, stderr):
+        self.wall, self.user, self.system, self.rss_kb, self.stderr = wall, user, system, rss_kb, stderr
+
+    @property
+    def cpu(self):
+        return self.user + self.system
+
+
+def timed(argv, cwd=None, env=None, stdin=subprocess.DEVNULL):
+    """Runs argv with stdout to /dev/null; returns wall, CPU, peak RSS and the command's stderr."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        start = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name, *argv],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=stdin, cwd=cwd, env=env, text=True)
+        wall = time.perf_counter() - start
+        fields = report.read().strip().splitlines()[-1].split()
+    _, user, system, rss = fields
+    return Run(wall, float(user), float(system), int(rss), p.stderr), p.returncode
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def alternate(commands, rounds, **kwargs):
+    """commands: name -> argv. Runs each once per round, in turn; returns name -> [Run]."""
+    runs = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, argv in commands.items():
+            run, _ = timed(argv, **kwargs)
+            runs[name].append(run)
+    return runs
+
+
+def table(header, rows):
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(line(r))
+    print()
+
+
+def summary_relocations(stderr):
+    m = re.search(r"(\d+) object\(s\), (\d+) relocation\(s\)", stderr)
+    if not m:
+        sys.exit(f"no picguard summary in:\n{stderr}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def readelf_relocations(paths):
+    out = subprocess.run(["readelf", "-rW", *paths], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    return sum(int(n) for n in re.findall(r"contains (\d+) entr", out))
+
+
+def corpus(picguard, rounds):
+    paths = sorted(glob.glob(CORPUS))
+    if not paths:
+        sys.exit(f"no archives at {CORPUS}: install llvm-19-dev")
+    size = sum(os.path.getsize(p) for p in paths)
+    print(f"## Corpus: {len(paths)} archives of llvm-19-dev, {size / 1e6:.0f} MB, profile generic, {rounds} rounds\n")
+    subprocess.run(["cat", *paths], stdout=subprocess.DEVNULL)  # page cache warm for every tool
+    runs = alternate({
+        "picguard check --summary-only": [picguard, "check", "--summary-only", *paths],
+        "objdump -r": ["objdump", "-r", *paths],
+        "readelf -rW": ["readelf", "-rW", *paths],
+        "cat": ["cat", *paths],
+    }, rounds)
+    objects, counted = summary_relocations(runs["picguard check --summary-only"][0].stderr)
+    expected = readelf_relocations(paths)
+    base = median(r.wall for r in runs["picguard check --summary-only"])
+    rows = []
+    for name, rs in runs.items():
+        wall = median(r.wall for r in rs)
+        rows.append([name, len(paths), counted if name.startswith("picguard") else (expected if name == "readelf -rW" else "-"),
+                     f"{wall:.3f}", f"{median(r.cpu for r in rs):.3f}", f"{max(r.rss_kb for r in rs) / 1024:.0f}",
+                     f"{wall / base:.1f}x"])
+    table(["tool", "files", "relocations", "median wall s", "median CPU s", "peak MB", "wall vs picguard"], rows)
+    print(f"objects (archive members): {objects}")
+    print(f"relocations: picguard {counted}, readelf -rW {expected}: {'equal' if counted == expected else 'MISMATCH'}\n")
+    return counted == expected
+
+
+def generate(dir, n):
+    source = os.path.join(dir, f"r{n}.s")
+    obj = os.path.join(dir, f"r{n}.o")
+    subprocess.run([sys.executable, os.path.join(REPO, "build", "gen-relocs.py"), str(n), source], check=True)
+    subprocess.run(["as", source, "-o", obj], check=True)
+    os.remove(source)
+    return obj
+
+
+def scaling(picguard, rounds, small):
+    print("## Scaling: synthetic objects (build/gen-relocs.py), one core (taskset -c 0)\n")
+    print("Each run checks about 1M relocations: the 10k object named 100 times, the 100k object 10 times,")
+    print("the 1M object once; startup (the same command on a tiny object) is subtracted.\n")
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    with tempfile.TemporaryDirectory(prefix="picguard-bench-") as dir:
+        sizes = [10_000, 100_000, 1_000_000]
+        objects = {n: generate(dir, n) for n in sizes}
+        commands = {"startup": [*pin, picguard, "check", "--summary-only", small]}
+        for n in sizes:
+            commands[n] = [*pin, picguard, "check", "--summary-only", *([objects[n]] * (1_000_000 // n))]
+        runs = alternate(commands, rounds)
+        startup = median(r.wall for r in runs["startup"])
+        startup_cpu = median(r.cpu for r in runs["startup"])
+        rows, per = [], []
+        for n in sizes:
+            _, relocations = summary_relocations(runs[n][0].stderr)
+            wall = median(r.wall for r in runs[n])
+            cpu = median(r.cpu for r in runs[n])
+            ns = (wall - startup) / relocations * 1e9
+            per.append(ns)
+            rows.append([f"{n:,}", 1_000_000 // n, f"{relocations:,}", f"{wall:.3f}", f"{ns:.1f}",
+                         f"{max(0.0, cpu - startup_cpu) / relocations * 1e9:.1f}", f"{max(r.rss_kb for r in runs[n]) / 1024:.0f}"])
+        table(["relocations per object", "objects", "relocations checked", "median wall s", "ns/relocation (wall)", "ns/relocation (CPU)", "peak MB"], rows)
+        spread = max(per) / min(per) if min(per) > 0 else float("inf")
+        print(f"startup subtracted: {startup * 1000:.1f} ms; largest/smallest ns per relocation: {spread:.2f}x (target <= 2x)\n")
+
+
+def small_object(picguard, jit, rounds, small):
+    print(f"## One small object ({os.path.basename(small)}, whole process, {rounds} rounds)\n")
+    commands = {"picguard check (NativeAOT)": [picguard, "check", small], "readelf -rW": ["readelf", "-rW", small]}
+    if jit:
+        commands["picguard check (JIT, dotnet picguard.dll)"] = ["dotnet", jit, "check", small]
+    runs = alternate(commands, rounds)
+    base = median(r.wall for r in runs["readelf -rW"])
+    rows = [[name, f"{median(r.wall for r in rs) * 1000:.1f}", f"{max(r.rss_kb for r in rs) / 1024:.0f}",
+             f"{median(r.wall for r in rs) / base:.1f}x"] for name, rs in runs.items()]
+    table(["command", "median wall ms", "peak MB", "vs readelf -rW"], rows)
+
+
+def msbuild(rounds):
+    print(f"## MSBuild: no-op `dotnet build` of samples/purgatory vs the same project without PicGuard ({rounds} alternating runs each)\n")
+    feed = os.path.join(REPO, "artifacts", "packages")
+    if not glob.glob(os.path.join(feed, "PicGuard.Sdk.*.nupkg")):
+        sys.exit(f"no PicGuard.Sdk package in {feed}: run build/pack.sh")
+    with tempfile.TemporaryDirectory(prefix="picguard-msbuild-") as dir:
+        env = dict(os.environ)
+        env["NUGET_PACKAGES"] = os.path.join(dir, "nuget-packages")
+        env["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1"
+        env["DOTNET_NOLOGO"] = "1"
+        env.pop("MSBUILDDISABLENODEREUSE", None)  # MSBuild's default node reuse
+        sample = os.path.join(dir, "purgatory")
+        shutil.copytree(os.path.join(REPO, "samples", "purgatory"), sample, ignore=shutil.ignore_patterns("bin", "obj"))
+        for name in ("Directory.Build.props", "Directory.Build.targets"):
+            shutil.copy(os.path.join(REPO, "samples", name), dir)
+        with open(os.path.join(sample, "NuGet.config"), "w") as f:
+            f.write(f'<?xml version="1.0" encoding="utf-8"?>\n<configuration><packageSources>'
+                    f'<add key="picguard-local" value="{feed}" /></packageSources></configuration>\n')
+        plain = os.path.join(dir, "plain")
+        os.makedirs(plain)
+        for f in glob.glob(os.path.join(sample, "*")):
+            if f.endswith((".c", ".S", ".h")):
+                shutil.copy(f, plain)
+        with open(os.path.join(plain, "plain.csproj"), "w") as f:
+            f.write('<Project Sdk="Microsoft.Build.NoTargets/3.7.0">\n'
+                    '  <PropertyGroup><TargetFramework>net8.0</TargetFramework></PropertyGroup>\n'
+                    '  <ItemGroup><None Include="entry.S;purgatory.c;digest.c" /></ItemGroup>\n'
+                    '</Project>\n')
+        build = ["dotnet", "build", "-nologo", "-v:q"]
+        for project in (sample, plain):
+            # First build: restore, compile, link, check; second: the flag policy reads the new dependency files.
+            for _ in range(2):
+                first, code = timed(build, cwd=project, env=env)
+                if code != 0:
+                    sys.exit(f"first build of {project} failed:\n{first.stderr}")
+        runs = {"samples/purgatory (PicGuard.Sdk)": [], "same sources, no PicGuard": []}
+        for _ in range(rounds):
+            for name, project in (("samples/purgatory (PicGuard.Sdk)", sample), ("same sources, no PicGuard", plain)):
+                run, code = timed(build, cwd=project, env=env)
+                if code != 0:
+                    sys.exit(f"no-op build of {project} failed:\n{run.stderr}")
+                runs[name].append(run)
+        pic = median(r.wall for r in runs["samples/purgatory (PicGuard.Sdk)"])
+        base = median(r.wall for r in runs["same sources, no PicGuard"])
+        table(["project", "median wall s", "median CPU s", "runs (wall s)"],
+              [[name, f"{median(r.wall for r in rs):.3f}", f"{median(r.cpu for r in rs):.3f}", " ".join(f"{r.wall:.2f}" for r in rs)] for name, rs in runs.items()])
+        cpu = median(r.cpu for r in runs["samples/purgatory (PicGuard.Sdk)"]) / median(r.cpu for r in runs["same sources, no PicGuard"])
+        print(f"no-op ratio: {pic / base:.2f}x wall, {cpu:.2f}x CPU (target <= 1.10x)\n")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("picguard")
+    parser.add_argument("--jit", help="picguard.dll of the JIT build, for the small-object comparison")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", default="corpus,scaling,small,msbuild")
+    args = parser.parse_args()
+    parts = args.only.split(",")
+    with tempfile.TemporaryDirectory(prefix="picguard-small-") as dir:
+        small = os.path.join(dir, "digest.o")
+        subprocess.run(["gcc", "-O2", "-fpic", "-fvisibility=hidden", "-c", os.path.join(REPO, "samples", "purgatory", "digest.c"), "-o", small], check=True)
+        print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at start\n")
+        ok = True
+        if "corpus" in parts:
+            ok = corpus(args.picguard, args.rounds)
+        if "scaling" in parts:
+            scaling(args.picguard, args.rounds, small)
+        if "small" in parts:
+            small_object(args.picguard, args.jit, max(args.rounds, 20), small)
+        if "msbuild" in parts:
+            msbuild(args.rounds)
+        print(f"load average {os.getloadavg()[0]:.2f} at end")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

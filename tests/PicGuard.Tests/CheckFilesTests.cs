@@ -1,0 +1,108 @@
+using System.Text.RegularExpressions;
+using static PicGuard.Tests.Toolchain;
+
+namespace PicGuard.Tests;
+
+/// <summary>Checker.CheckFiles: parallel over files and archive members, yet the same results, in the same order, as CheckFile one by one.</summary>
+[TestClass]
+public sealed class CheckFilesTests
+{
+    private static string Text(CheckResult r) =>
+        $"objects={r.Objects} relocations={r.Relocations} errors={r.Errors} warnings={r.Warnings}\n" +
+        string.Join("\n", r.Diagnostics.Select(d => d.Format()));
+
+    /// <summary>Objects with findings in several members, clean ones, and every kind of bad input.</summary>
+    private static List<string> Corpus(TempDir dir)
+    {
+        string kernel = Compile(dir.Path, "k.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        string got = Compile(dir.Path, "g.c", Sources.ExternVariable, Clang, "-O2", "-fpic", "-fvisibility=hidden");
+        string clean = Compile(dir.Path, "c.c", Sources.StaticOnly, Gcc, "-O2", "-fpic", "-fvisibility=hidden");
+        string large = Compile(dir.Path, "l.c", Sources.StaticOnly, Clang, "-O2", "-mcmodel=large");
+        var members = new List<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            string copy = dir[$"member{i:d2}.o"];
+            File.Copy((i % 4) switch { 0 => kernel, 1 => got, 2 => clean, _ => large }, copy);
+            members.Add(copy);
+        }
+        string archive = Archive(dir.Path, "libmany.a", [.. members]);
+        var bytes = File.ReadAllBytes(archive);
+        File.WriteAllBytes(dir["truncated.a"], bytes.AsSpan(0, bytes.Length - 100).ToArray());
+        File.WriteAllText(dir["garbage.o"], "garbage");
+        File.WriteAllBytes(dir["empty.o"], []);
+        Directory.CreateDirectory(dir["folder.o"]);
+        return [archive, kernel, dir["missing.o"], got, dir["truncated.a"], clean, dir["garbage.o"], archive, dir["empty.o"], dir["folder.o"], large];
+    }
+
+    [TestMethod]
+    public void CheckFiles_EqualsCheckFile_ForEachPath_InInputOrder()
+    {
+        using var dir = new TempDir();
+        var paths = Corpus(dir);
+        var checker = new Checker(CheckOptions.Default);
+        var expected = paths.Select(p => Text(checker.CheckFile(p))).ToList();
+        Assert.IsTrue(expected[0].Contains("PG0001") && expected[0].Contains("PG0002") && expected[0].Contains("PG0003"), expected[0]);
+        StringAssert.Contains(expected[4], "malformed archive");
+
+        foreach (int parallelism in new[] { 0, 1, 2, 8 })
+        {
+            for (int round = 0; round < 3; round++)
+            {
+                var results = checker.CheckFiles(paths, parallelism);
+                Assert.HasCount(paths.Count, results);
+                for (int i = 0; i < paths.Count; i++)
+                    Assert.AreEqual(expected[i], Text(results[i]), $"{paths[i]} with parallelism {parallelism}");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void CheckFiles_UnderADiagnosticCap_StillEqualsCheckFile()
+    {
+        using var dir = new TempDir();
+        var paths = Corpus(dir);
+        var checker = new Checker(CheckOptions.Default with { MaxDiagnosticsPerFile = 2 });
+        var expected = paths.Select(p => Text(checker.CheckFile(p))).ToList();
+        var results = checker.CheckFiles(paths, 4);
+        for (int i = 0; i < paths.Count; i++)
+            Assert.AreEqual(expected[i], Text(results[i]), paths[i]);
+    }
+
+    [TestMethod]
+    public void RelocationCount_EqualsReadelf_ForAnArchive()
+    {
+        using var dir = new TempDir();
+        string archive = Corpus(dir)[0];
+
+        long counted = new Checker(CheckOptions.Default).CheckFiles([archive]).Single().Relocations;
+
+        long readelf = Regex.Matches(ReadElf("-rW", archive), @"contains (\d+) entr(y|ies)")
+            .Sum(m => long.Parse(m.Groups[1].Value));
+        Assert.IsGreaterThan(0L, readelf);
+        Assert.AreEqual(readelf, counted);
+    }
+
+    [TestMethod]
+    public void Inputs_AreUnmapped_AfterTheCheck()
+    {
+        using var dir = new TempDir();
+        var paths = Corpus(dir);
+        var checker = new Checker(CheckOptions.Default);
+
+        checker.CheckFiles(paths);
+        checker.CheckFile(paths[0]);
+
+        string maps = File.ReadAllText("/proc/self/maps");
+        foreach (var p in paths)
+            Assert.DoesNotContain(p, maps, $"{p} is still mapped");
+    }
+
+    [TestMethod]
+    public void EmptyList_GivesNoResults_AndBadArgumentsThrow()
+    {
+        var checker = new Checker(CheckOptions.Default);
+        Assert.IsEmpty(checker.CheckFiles([]));
+        Assert.ThrowsExactly<ArgumentNullException>(() => checker.CheckFiles(null!));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => checker.CheckFiles(["a.o"], -1));
+    }
+}
