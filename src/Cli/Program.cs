@@ -155,6 +155,8 @@ public static class Program
                 LoadAddress = loadAddress,
                 Suppressions = suppressions,
                 MaxDiagnosticsPerFile = maxDiagnostics,
+                // A summary of text output needs counts only: findings are counted, never formatted. SARIF lists them all the same.
+                CountOnly = parse.GetValue(o.SummaryOnly) && !sarif,
             };
             return new CheckSettings(options, sarif, output, parse.GetValue(o.SummaryOnly), parse.GetValue(o.Verbose));
         }
@@ -189,16 +191,16 @@ public static class Program
             foreach (var d in total.Diagnostics.Where(SarifWriter.IsInputFinding))
                 stderr.WriteLine(d.HeadLine); // why the run could not check everything, where a CI log shows it
 
-        stderr.WriteLine(Summary(files.Length, total));
+        stderr.WriteLine(Summary(files.Length, total, settings.Options.CountOnly));
         return exit;
     }
 
     /// <summary>The summary line; suppressed and omitted counts appear only when there are some.</summary>
-    internal static string Summary(int files, CheckResult total)
+    internal static string Summary(int files, CheckResult total, bool countOnly = false)
     {
         string line = $"picguard: {files} file(s), {total.Objects} object(s), {total.Relocations} relocation(s): {total.Errors} error(s), {total.Warnings} warning(s)";
         if (total.Suppressed.Count > 0) line += $", {total.Suppressed.Count} suppressed";
-        if (total.Omitted > 0) line += $", {total.Omitted} omitted (over --max-diagnostics)";
+        if (total.Omitted > 0 && !countOnly) line += $", {total.Omitted} omitted (over --max-diagnostics)";
         return line;
     }
 

@@ -259,4 +259,27 @@ public sealed class CatalogRuleTests
         Assert.AreEqual(4, capped.Omitted);
         Assert.AreEqual(12, capped.Errors, "omitted findings still count");
     }
+
+    [TestMethod]
+    public void CountOnly_CountsWhatAFullCheckLists_WithoutBuildingAnything()
+    {
+        using var dir = new TempDir();
+        string source = string.Concat(Enumerable.Range(0, 5).Select(i => $"extern int ext{i}; int get{i}(void) {{ return ext{i}; }} int twice{i}(void) {{ return 2 * ext{i}; }}\n"))
+            + "int word; int *word_pointer = &word;\n";
+        string obj = Compile(dir.Path, "many.c", source, Gcc, "-O0", "-fpic");
+        var suppress = new Suppression("PG0002", Symbol: "ext0");
+
+        foreach (var options in new[] { CheckOptions.Default, CheckOptions.Default with { Suppressions = [suppress] }, CheckOptions.Default with { MaxDiagnosticsPerFile = 2 } })
+        {
+            var full = Check(obj, options);
+            var counted = Check(obj, options with { CountOnly = true });
+
+            Assert.IsEmpty(counted.Diagnostics);
+            Assert.AreEqual(full.Errors, counted.Errors);
+            Assert.AreEqual(full.Warnings, counted.Warnings);
+            Assert.AreEqual(full.Suppressed.Sum(s => s.Diagnostic.Occurrences), counted.Suppressed.Sum(s => s.Diagnostic.Occurrences));
+            Assert.IsGreaterThan(0, full.Errors);
+            Assert.IsGreaterThan(0, full.Warnings);
+        }
+    }
 }

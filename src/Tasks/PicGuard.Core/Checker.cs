@@ -27,6 +27,9 @@ public sealed record CheckOptions(Profile Profile, bool? CheckUndefinedSymbols =
     /// <summary>Only findings of these codes (globs such as <c>PG9*</c>) are kept; empty keeps all.</summary>
     public IReadOnlyList<string> OnlyRules { get; init; } = [];
 
+    /// <summary>Count findings without building them (a summary is all that is printed); none are listed.</summary>
+    public bool CountOnly { get; init; }
+
     /// <summary>At most this many diagnostics per file are listed (PicMaxDiagnostics); the rest are counted. 0 means no cap.</summary>
     public int MaxDiagnosticsPerFile { get; init; } = 100;
 }

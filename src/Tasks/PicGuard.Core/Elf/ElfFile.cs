@@ -65,6 +65,9 @@ public sealed class ElfFile
     public ReadOnlyMemory<byte> Data => _data;
     public IReadOnlyList<ElfSection> Sections => _sections;
 
+    /// <summary>The section headers as a span, for loops that should not copy each header through an enumerator.</summary>
+    public ReadOnlySpan<ElfSection> SectionSpan => _sections;
+
     public const int HeaderSize32 = 52;
     public const int HeaderSize64 = 64;
 

@@ -7,8 +7,9 @@ namespace PicGuard.Rules;
 /// addend (section symbols) and patched section — the parts its message is made of — or, for findings
 /// built whole, the message text. Cheap to build, so a repeat costs no formatting.
 /// </summary>
+/// <remarks>All numbers (rule number, the object's ordinal in its set), so a lookup hashes no strings.</remarks>
 internal readonly record struct FindingKey(
-    string Code, string Object, uint Type = 0, uint SymbolTable = 0, uint Symbol = 0, long Addend = 0, int Section = -1, ulong Offset = 0, string? Text = null);
+    int Rule, int Object, uint Type = 0, uint SymbolTable = 0, uint Symbol = 0, long Addend = 0, int Section = -1, ulong Offset = 0, string? Text = null);
 
 /// <summary>
 /// Collects findings: keeps only the rules asked for, sets suppressed findings aside, collapses identical
@@ -23,10 +24,11 @@ internal sealed class FindingSet(CheckOptions options)
 
     public enum Admission { Listed, Suppressed, Omitted }
 
-    private sealed class Group(Diagnostic diagnostic)
+    private sealed class Group(Severity severity, int count)
     {
-        public Diagnostic Diagnostic = diagnostic;
-        public int Count = diagnostic.Occurrences;
+        public readonly Severity Severity = severity;
+        public Diagnostic? Diagnostic;
+        public int Count = count;
         public List<string>? Places;
         public Suppression? By;
         public bool Omitted;
@@ -35,6 +37,26 @@ internal sealed class FindingSet(CheckOptions options)
     private readonly Dictionary<FindingKey, Group> _groups = new();
     private readonly List<Group> _order = new();
     private int _listed;
+    private int _objects;
+
+    private int _countedErrors, _countedWarnings, _counted;
+
+    /// <summary>Findings are only counted, and nothing can suppress them: the engine may call <see cref="Tally"/> and skip the rest.</summary>
+    public bool TallyOnly => options.CountOnly && options.Suppressions.Count == 0;
+
+    /// <summary>Whether any suppression exists, so the engine knows whether symbol and section names are needed up front.</summary>
+    public bool HasSuppressions => options.Suppressions.Count > 0;
+
+    /// <summary>Counts a finding without keeping anything of it (<see cref="TallyOnly"/>).</summary>
+    public void Tally(Severity severity)
+    {
+        _counted++;
+        if (severity == Severity.Error) _countedErrors++;
+        else if (severity == Severity.Warning) _countedWarnings++;
+    }
+
+    /// <summary>A number for the next object whose findings come here; keys of different objects never match.</summary>
+    public int NextObject() => ++_objects;
 
     /// <summary>Whether findings of <paramref name="code"/> are wanted at all (CheckOptions.OnlyRules).</summary>
     public bool Wants(string code) => options.OnlyRules.Count == 0 || options.OnlyRules.Any(g => Glob.Matches(code, g));
@@ -47,20 +69,24 @@ internal sealed class FindingSet(CheckOptions options)
     {
         if (!_groups.TryGetValue(key, out var group)) return false;
         group.Count += occurrences;
-        if (group.By is null && !group.Omitted && place is not null && (group.Places?.Count ?? 0) < PlacesShown && place() is { } text)
+        if (group.Diagnostic is not null && group.By is null && place is not null && (group.Places?.Count ?? 0) < PlacesShown && place() is { } text)
             (group.Places ??= new List<string>()).Add(text);
         return true;
     }
 
-    /// <summary>The first finding of its kind: suppressed, listed, or over the cap.</summary>
-    public Admission Admit(in FindingKey key, Diagnostic finding)
+    /// <summary>
+    /// The first finding of its kind, known by what suppressions match on: suppressed, listed, or only
+    /// counted (over the cap, or <see cref="CheckOptions.CountOnly"/>). Nothing is formatted here; the
+    /// caller builds the finding only when it is listed or suppressed and hands it to <see cref="Complete"/>.
+    /// </summary>
+    public Admission Admit(in FindingKey key, string code, Severity severity, string? symbol, string? section, string file, int occurrences = 1)
     {
-        var group = new Group(finding);
+        var group = new Group(severity, occurrences);
         _groups[key] = group;
         _order.Add(group);
-        group.By = options.Suppressions.FirstOrDefault(s => s.Covers(finding.Code, finding.Symbol, finding.Section, finding.File));
+        group.By = options.Suppressions.Count == 0 ? null : options.Suppressions.FirstOrDefault(s => s.Covers(code, symbol, section, file));
         if (group.By is not null) return Admission.Suppressed;
-        if (options.MaxDiagnosticsPerFile > 0 && _listed >= options.MaxDiagnosticsPerFile)
+        if (options.CountOnly || options.MaxDiagnosticsPerFile > 0 && _listed >= options.MaxDiagnosticsPerFile)
         {
             group.Omitted = true;
             return Admission.Omitted;
@@ -69,16 +95,17 @@ internal sealed class FindingSet(CheckOptions options)
         return Admission.Listed;
     }
 
-    /// <summary>Replaces a listed finding with its fully built form (source line, instruction).</summary>
-    public void Complete(in FindingKey key, Diagnostic complete) => _groups[key].Diagnostic = complete;
+    /// <summary>The built form of a listed or suppressed finding.</summary>
+    public void Complete(in FindingKey key, Diagnostic finding) => _groups[key].Diagnostic = finding;
 
     /// <summary>Adds a finding built whole (sections, symbols, input errors, or a listed finding of another set).</summary>
     public void Add(Diagnostic d)
     {
         if (d.Severity == Severity.None || !Wants(d.Code)) return;
-        var key = new FindingKey(d.Code, d.Object, Text: d.Message);
+        var key = new FindingKey(d.Rule.Number, 0, Text: d.Object + "\n" + d.Message);
         if (Repeat(key, d.Occurrences, () => d.Context.FirstOrDefault(c => c.StartsWith("referenced by ", StringComparison.Ordinal)))) return;
-        Admit(key, d);
+        if (Admit(key, d.Code, d.Severity, d.Symbol, d.Section, d.File, d.Occurrences) != Admission.Omitted)
+            Complete(key, d);
     }
 
     /// <summary>Writes the findings to <paramref name="result"/> in the order they were first found.</summary>
@@ -86,22 +113,23 @@ internal sealed class FindingSet(CheckOptions options)
     {
         foreach (var g in _order)
         {
-            var d = g.Diagnostic with { Occurrences = g.Count };
-            if (g.By is not null)
-            {
-                result.Suppressed.Add((d, g.By));
-            }
-            else if (g.Omitted)
+            if (g.Omitted || g.Diagnostic is null)
             {
                 result.Omitted += g.Count;
-                if (d.Severity == Severity.Error) result.OmittedErrors += g.Count;
-                if (d.Severity == Severity.Warning) result.OmittedWarnings += g.Count;
+                if (g.Severity == Severity.Error) result.OmittedErrors += g.Count;
+                if (g.Severity == Severity.Warning) result.OmittedWarnings += g.Count;
+                continue;
             }
+            var d = g.Diagnostic with { Occurrences = g.Count };
+            if (g.By is not null)
+                result.Suppressed.Add((d, g.By));
             else
-            {
                 result.Diagnostics.Add(g.Places is null && g.Count == g.Diagnostic.Occurrences ? d : d with { Context = WithPlaces(g) });
-            }
         }
+        result.Omitted += _counted;
+        result.OmittedErrors += _countedErrors;
+        result.OmittedWarnings += _countedWarnings;
+        _counted = _countedErrors = _countedWarnings = 0;
         _order.Clear();
         _groups.Clear();
     }
@@ -109,10 +137,10 @@ internal sealed class FindingSet(CheckOptions options)
     /// <summary>The first finding's context with the repeats' places after its own, and how many more there were.</summary>
     private static List<string> WithPlaces(Group g)
     {
-        var context = g.Diagnostic.Context.ToList();
+        var context = g.Diagnostic!.Context.ToList();
         int at = context.FindLastIndex(c => c.StartsWith("referenced by ", StringComparison.Ordinal)) + 1;
         var lines = new List<string>(g.Places ?? []);
-        int more = g.Count - g.Diagnostic.Occurrences - lines.Count;
+        int more = g.Count - g.Diagnostic!.Occurrences - lines.Count;
         if (more > 0) lines.Add($"referenced {more} more time(s)");
         context.InsertRange(at, lines);
         return context;

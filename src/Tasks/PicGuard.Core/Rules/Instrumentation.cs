@@ -47,7 +47,8 @@ public static class Instrumentation
     /// <summary>The row whose pattern the name matches, or null. Compares bytes; allocates nothing.</summary>
     public static InstrumentationSymbol? Match(ReadOnlySpan<byte> name)
     {
-        if (name.Length < 4) return null;
+        // C++ names (_Z…) and most others fail on the first bytes; every pattern starts with '_', 'm' or 's'.
+        if (name.Length < 4 || name[0] is not ((byte)'_' or (byte)'m' or (byte)'s') || name[0] == '_' && name[1] == 'Z') return null;
         foreach (var (prefix, exact, row) in Compiled)
         {
             if (exact ? name.SequenceEqual(prefix) : name.StartsWith(prefix)) return row;

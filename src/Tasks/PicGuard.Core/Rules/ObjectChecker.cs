@@ -19,6 +19,7 @@ internal sealed class ObjectChecker
     private readonly string _objectName;
     private readonly CheckResult _result;
     private readonly FindingSet _findings;
+    private readonly int _objectOrdinal;
     private readonly RelocationTable? _table;
     private readonly (Rule Rule, Severity Severity)[] _relocationRules;
     private readonly (Rule Rule, Severity Severity)[] _sectionRules;
@@ -45,6 +46,7 @@ internal sealed class ObjectChecker
         _objectName = objectName;
         _result = result;
         _findings = findings;
+        _objectOrdinal = findings.NextObject();
         _table = RelocationTable.For(elf.Machine, elf.Is64Bit);
         _linked = elf.FileType != ElfFileType.Relocatable;
         _relocationRules = Active(r => r.Relocation is not null);
@@ -127,7 +129,8 @@ internal sealed class ObjectChecker
 
     private void CheckSections()
     {
-        foreach (var section in _elf.Sections)
+        if (_sectionRules.Length == 0) return;
+        foreach (ref readonly var section in _elf.SectionSpan)
         {
             foreach (var (rule, severity) in _sectionRules)
             {
@@ -154,7 +157,7 @@ internal sealed class ObjectChecker
     {
         if (_elf.Sections.Count == 0) return;
         bool anyRelocations = false;
-        foreach (var section in _elf.Sections)
+        foreach (ref readonly var section in _elf.SectionSpan)
         {
             if (section.Type != ElfSectionType.Rela && section.Type != ElfSectionType.Rel) continue;
             var relocations = _elf.GetRelocations(section);
@@ -419,13 +422,30 @@ internal sealed class ObjectChecker
         }
     }
 
-    private void Report(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, string? message, string? fix = null)
+    private void Report(Rule rule, Severity severity, in ElfSection relocationSection, in ElfSection patched, in ElfRelocation r, in RelocationType type, string? message, string? fix = null)
+    {
+        if (_findings.TallyOnly)
+        {
+            _findings.Tally(severity);
+            return;
+        }
+        Record(rule, severity, relocationSection, patched, r, type, message, fix);
+    }
+
+    /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
+    private void Record(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, string? message, string? fix)
     {
         // Identical findings (same rule, type, target and section) are counted without formatting anything.
         bool sectionSymbol = r.SymbolIndex != 0 && relocationSection.Link != 0 && Symbols(relocationSection.Link)[r.SymbolIndex].Type == ElfSymbolType.Section;
-        var key = new FindingKey(rule.Code, _objectName, r.Type, relocationSection.Link, r.SymbolIndex, sectionSymbol ? r.Addend : 0, patched.Index,
+        var key = new FindingKey(rule.Number, _objectOrdinal, r.Type, relocationSection.Link, r.SymbolIndex, sectionSymbol ? r.Addend : 0, patched.Index,
             rule.Relocation!.Check == RelocationCheck.Overflow ? r.Offset : 0);
         if (_findings.Repeat(key, 1, () => PlaceText(patched, r.Offset))) return;
+        string? symbol = _findings.HasSuppressions ? SymbolName(relocationSection, r) : null;
+        string? sectionName = _findings.HasSuppressions ? _elf.SectionName(patched) : null;
+        var admission = _findings.Admit(key, rule.Code, severity, symbol, sectionName, _path);
+        if (admission == FindingSet.Admission.Omitted) return; // counted only
+        symbol ??= SymbolName(relocationSection, r);
+        sectionName ??= _elf.SectionName(patched);
 
         var (location, _) = Place(patched, r.Offset, withSource: false);
         string target = TargetName(relocationSection, r);
@@ -440,10 +460,11 @@ internal sealed class ObjectChecker
             [$"referenced by {location.Describe()} ({location.Section}+0x{location.Offset:x}) in {_objectName}", "fix: " + (fix ?? rule.Fix)],
             location, type.Name, target)
         {
-            Symbol = SymbolName(relocationSection, r),
-            Section = location.Section,
+            Symbol = symbol,
+            Section = sectionName,
         };
-        if (_findings.Admit(key, finding) != FindingSet.Admission.Listed) return;
+        _findings.Complete(key, finding);
+        if (admission != FindingSet.Admission.Listed) return;
 
         // Listed: now the parts that cost — the source line and the instruction.
         var source = Source(patched, r.Offset);

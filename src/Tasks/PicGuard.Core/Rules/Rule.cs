@@ -93,4 +93,7 @@ public sealed record Rule(
 {
     public const string HelpBase = "https://github.com/picguard/picguard/blob/main/docs/rules/";
     public string HelpUri => HelpBase + Code + ".md";
+
+    /// <summary>The code's number (PG0004 → 4), for keys that must not hash strings.</summary>
+    public int Number { get; } = int.TryParse(Code.AsSpan(2), out int n) ? n : -1;
 }
