@@ -282,4 +282,19 @@ public sealed class CatalogRuleTests
             Assert.IsGreaterThan(0, full.Warnings);
         }
     }
+
+    [TestMethod]
+    public void UndefinedSymbolsNoRelocationUses_AreNotReported()
+    {
+        using var dir = new TempDir();
+        // An assembler .globl of a name nothing uses leaves an undefined symbol the loader never looks up.
+        File.WriteAllText(dir["unused.s"], ".globl never_used\n.text\n.globl entry\nentry:\n  call used_helper\n  ret\n");
+        string obj = dir["unused.o"];
+        RunChecked(Gcc, "-c", dir["unused.s"], "-o", obj);
+        Assert.Contains("never_used", ReadElf("-sW", obj), "the assembler keeps the unused undefined symbol");
+
+        var found = Check(obj, new CheckOptions(Profiles.KexecPurgatory)).Diagnostics.Where(d => d.Code == "PG0008").ToList();
+
+        Assert.AreEqual("used_helper", found.Single().Symbol);
+    }
 }

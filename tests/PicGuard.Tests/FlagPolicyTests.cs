@@ -197,6 +197,9 @@ public sealed class FlagPolicyTests
     [DataRow("-fstack-protector-all")]
     [DataRow("-fpatchable-function-entry=16,8")]
     [DataRow("-fcfi-icall")]
+    [DataRow("-mindirect-branch=thunk-extern")]
+    [DataRow("-mfunction-return=thunk-extern")]
+    [DataRow("-fplugin=scripts/gcc-plugins/stackleak_plugin.so")]
     public void Instrumentation_IsRemoved_UnlessKeepSanitizers(string flag)
     {
         var r = Apply($"-O2 {flag} -g");

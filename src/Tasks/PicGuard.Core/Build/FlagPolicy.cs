@@ -167,6 +167,12 @@ public static class FlagPolicy
             "XRay emits patchable sleds and an xray_instr_map of absolute addresses for a runtime a relocated blob does not have"),
         new("-fstack-protector*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
             "stack protectors read a canary from thread-local storage (%fs:40) or __stack_chk_guard and call __stack_chk_fail, none of which a relocated blob has"),
+        new("-mindirect-branch=thunk-extern", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
+            "-mindirect-branch=thunk-extern calls __x86_indirect_thunk_* that the kernel provides and a blob does not"),
+        new("-mfunction-return=thunk-extern", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
+            "-mfunction-return=thunk-extern jumps to __x86_return_thunk that the kernel provides and a blob does not"),
+        new("-fplugin=*stackleak*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
+            "the stackleak plugin calls stackleak_track_stack, a kernel function a blob does not have"),
         new("-fpatchable-function-entry=*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
             "-fpatchable-function-entry records every function entry in __patchable_function_entries as an absolute address that nothing rebases"),
 

@@ -363,8 +363,11 @@ internal sealed class ObjectChecker
         var table = _elf.Sections.FirstOrDefault(s => s.Type == ElfSectionType.SymbolTable);
         if (table.Type != ElfSectionType.SymbolTable) return;
         var symbols = _elf.GetSymbolTable((uint)table.Index);
+        var referenced = ReferencedSymbols((uint)table.Index, symbols.Count);
         for (uint i = 1; i < (uint)symbols.Count; i++)
         {
+            // A loader fails on an undefined symbol only when a relocation it applies uses it ('Undefined symbol: %s').
+            if (!referenced[(int)i]) continue;
             var symbol = symbols[i];
             if (!symbol.IsUndefined || symbol.Binding == ElfSymbolBinding.Local) continue;
             string name = symbols.Name(symbol);
@@ -377,6 +380,26 @@ internal sealed class ObjectChecker
                 places.FirstOrDefault().Location, Target: $"'{name}'")
             { Symbol = name, Section = places.FirstOrDefault().Location?.Section, Source = places.FirstOrDefault().Source });
         }
+    }
+
+    /// <summary>Which symbols of a symbol table the relocations of allocated sections use, in one pass.</summary>
+    private System.Collections.BitArray ReferencedSymbols(uint symbolTable, int count)
+    {
+        // A linked file's dynamic relocations name the dynamic symbol table: every undefined symbol counts there.
+        var referenced = new System.Collections.BitArray(count, _linked);
+        if (_linked) return referenced;
+        foreach (ref readonly var section in _elf.SectionSpan)
+        {
+            if (section.Type is not (ElfSectionType.Rela or ElfSectionType.Rel) || section.Link != symbolTable || section.Info == 0) continue;
+            if (!_elf.GetSection(section.Info).IsAllocated) continue;
+            var relocations = _elf.GetRelocations(section);
+            for (int i = 0; i < relocations.Count; i++)
+            {
+                uint symbol = relocations[i].SymbolIndex;
+                if (symbol < (uint)count) referenced[(int)symbol] = true;
+            }
+        }
+        return referenced;
     }
 
     /// <summary>Places whose relocations name symbol <paramref name="symbol"/> of symbol table <paramref name="symbolTable"/>.</summary>
