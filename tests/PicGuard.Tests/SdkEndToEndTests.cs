@@ -99,7 +99,7 @@ public sealed class SdkEndToEndTests
         var r = SdkPackage.Build(dir.Path, "-p:PicProfile=kexec");
 
         Assert.AreEqual(1, r.ExitCode, r.All);
-        StringAssert.Contains(r.All, "error PG9004: PicProfile is 'kexec', which is not a PicGuard profile; use one of: generic");
+        StringAssert.Contains(r.All, "error PG9004: PicProfile is 'kexec', which is not accepted; use one of: generic, kexec-purgatory, efi-stub, startup");
         Assert.DoesNotContain("MSB4018", r.All);
     }
 }
