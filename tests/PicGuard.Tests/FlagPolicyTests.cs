@@ -134,6 +134,64 @@ public sealed class FlagPolicyTests
         Assert.DoesNotContain("-include", Apply("-O2", Defaults with { HiddenHeader = "" }).Flags);
     }
 
+    // ---- source root ------------------------------------------------------------------------
+
+    [TestMethod]
+    public void SourceRoot_IsMappedToDot_Last()
+    {
+        var r = Apply("-O2 -g", Defaults with { SourceRoot = "/src/my blob" });
+
+        CollectionAssert.AreEqual((string[])["-O2", "-g", .. DefaultPolicyFlags, "-ffile-prefix-map=/src/my blob=."], r.Flags.ToArray());
+        Assert.IsEmpty(r.Changes);
+        Assert.DoesNotContain("-ffile-prefix-map=", string.Join(' ', Apply("-g").Flags), "no source root, no map");
+    }
+
+    [TestMethod]
+    [DataRow("-ffile-prefix-map=/build=/usr/src")]
+    [DataRow("-fdebug-prefix-map=/build=.")]
+    [DataRow("-fmacro-prefix-map=/build=.")]
+    public void SourceRoot_YieldsToTheUsersPrefixMap(string userMap)
+    {
+        var r = Apply($"-g {userMap}", Defaults with { SourceRoot = "/src/blob" });
+
+        Assert.AreEqual(1, r.Flags.Count(f => f.Contains("-prefix-map=", StringComparison.Ordinal)), string.Join(' ', r.Flags));
+        Assert.Contains(userMap, r.Flags);
+        Assert.IsEmpty(r.Changes);
+    }
+
+    /// <summary>
+    /// With -g, DW_AT_comp_dir, DW_AT_name and the line table name the directory: the same sources in
+    /// two directories give different objects unless the policy maps the directory away.
+    /// </summary>
+    [TestMethod]
+    [DataRow(Gcc, ".c")]
+    [DataRow(Gcc, ".S")]
+    [DataRow(Clang, ".c")]
+    [DataRow(Clang, ".S")]
+    public void SourceRoot_MakesDebugObjectsIndependentOfTheDirectory(string compiler, string extension)
+    {
+        string source = extension == ".c"
+            ? "static const char where[] = __FILE__;\nconst char *origin(void) { return where; }\n"
+            : "\t.text\n\t.globl origin\norigin:\n\tret\n\t.section .note.GNU-stack,\"\",@progbits\n";
+        using var first = new TempDir();
+        using var second = new TempDir();
+        byte[] Build(TempDir dir, bool mapped)
+        {
+            string src = dir["origin" + extension];
+            File.WriteAllText(src, source);
+            var flags = Apply("-O2 -g", Defaults with { SourceRoot = mapped ? dir.Path : null },
+                family: compiler == Gcc ? CompilerFamily.Gcc : CompilerFamily.Clang).Flags;
+            string obj = dir["origin.o"];
+            var r = Run(compiler, [.. flags, "-c", src, "-o", obj], dir.Path);
+            Assert.AreEqual(0, r.ExitCode, r.All);
+            return File.ReadAllBytes(obj);
+        }
+
+        CollectionAssert.AreNotEqual(Build(first, mapped: false), Build(second, mapped: false), "unmapped, the directory is recorded");
+        CollectionAssert.AreEqual(Build(first, mapped: true), Build(second, mapped: true));
+        Assert.DoesNotContain(first.Path, System.Text.Encoding.Latin1.GetString(Build(first, mapped: true)));
+    }
+
     [TestMethod]
     public void FreestandingFlags_AlreadyPresent_AreNotDuplicated()
     {

@@ -39,24 +39,38 @@ public static class SdkPackage
     }
 
     /// <summary>Runs the real dotnet CLI with an environment cleaned of the test host's MSBuild variables.</summary>
-    public static Toolchain.Result Dotnet(string workingDirectory, params string[] args)
+    public static Toolchain.Result Dotnet(string workingDirectory, params string[] args) =>
+        Toolchain.Run("dotnet", args, workingDirectory, Environment());
+
+    /// <summary>
+    /// The environment <see cref="Dotnet"/> runs with: no node reuse, unless <paramref name="nodeHandshakeSalt"/>
+    /// is given; then MSBuild nodes stay up after a build and only builds with the same salt reuse or shut them down.
+    /// </summary>
+    public static Dictionary<string, string?> Environment(string? nodeHandshakeSalt = null) => new()
     {
-        var env = new Dictionary<string, string?>
-        {
-            ["NUGET_PACKAGES"] = PackagesFolder,
-            ["MSBUILDDISABLENODEREUSE"] = "1",
-            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-            ["DOTNET_NOLOGO"] = "1",
-            ["MSBUILD_EXE_PATH"] = null,
-            ["MSBuildExtensionsPath"] = null,
-            ["MSBuildSDKsPath"] = null,
-            ["MSBuildLoadMicrosoftTargetsReadOnly"] = null,
-        };
-        return Toolchain.Run("dotnet", args, workingDirectory, env);
-    }
+        ["NUGET_PACKAGES"] = PackagesFolder,
+        ["MSBUILDDISABLENODEREUSE"] = nodeHandshakeSalt is null ? "1" : null,
+        ["MSBUILDNODEHANDSHAKESALT"] = nodeHandshakeSalt,
+        ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
+        ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        ["DOTNET_NOLOGO"] = "1",
+        ["MSBUILD_EXE_PATH"] = null,
+        ["MSBuildExtensionsPath"] = null,
+        ["MSBuildSDKsPath"] = null,
+        ["MSBuildLoadMicrosoftTargetsReadOnly"] = null,
+    };
 
     /// <summary>Writes a project directory with a NuGet.config naming the local feed (plus the default source).</summary>
     public static string WriteProject(string dir, string projectXml, string name = "blob.csproj")
+    {
+        WriteNuGetConfig(dir);
+        string project = Path.Combine(dir, name);
+        File.WriteAllText(project, projectXml);
+        return project;
+    }
+
+    /// <summary>Writes a NuGet.config naming the local feed (plus the default source) into <paramref name="dir"/>.</summary>
+    public static void WriteNuGetConfig(string dir)
     {
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "NuGet.config"), $"""
@@ -67,9 +81,6 @@ public static class SdkPackage
               </packageSources>
             </configuration>
             """);
-        string project = Path.Combine(dir, name);
-        File.WriteAllText(project, projectXml);
-        return project;
     }
 
     internal static void DeleteRoot()

@@ -29,6 +29,8 @@ public sealed class PicApplyFlagPolicy : Microsoft.Build.Utilities.Task
     public bool KeepSanitizers { get; set; }
     public bool KeepLto { get; set; }
     public bool Freestanding { get; set; } = true;
+    /// <summary>Written as <c>.</c> in every path the compiler records (the project directory).</summary>
+    public string? SourceRoot { get; set; }
 
     /// <summary>When set, <see cref="Dependencies"/> are also written here, one path a line, so a build that skips this task can read them.</summary>
     public string? DependencyListFile { get; set; }
@@ -49,7 +51,7 @@ public sealed class PicApplyFlagPolicy : Microsoft.Build.Utilities.Task
             TaskLog.BadValue(Log, "PicHiddenHeader", HiddenHeader, "the path of an existing header (the package ships one)");
         if (Log.HasLoggedErrors) return false;
 
-        var options = new FlagPolicyOptions(CodeModel, Visibility, HiddenExterns ? HiddenHeader : null, KeepSanitizers, KeepLto, Freestanding);
+        var options = new FlagPolicyOptions(CodeModel, Visibility, HiddenExterns ? HiddenHeader : null, KeepSanitizers, KeepLto, Freestanding, SourceRoot);
         var baseFlags = new List<string>(SplitFlags("PicCFlags", CFlags));
         foreach (var dir in Split(IncludeDirectories)) baseFlags.Add("-I" + Path.GetFullPath(dir));
         foreach (var define in Split(DefineConstants)) baseFlags.Add("-D" + define);

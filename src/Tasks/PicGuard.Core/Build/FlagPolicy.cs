@@ -25,13 +25,19 @@ public sealed record FlagChange(string Flag, FlagChangeKind Kind, string Reason)
 /// <param name="KeepSanitizers">Keep sanitizer, profiling, coverage and stack-protector flags.</param>
 /// <param name="KeepLto">Keep link-time-optimization flags.</param>
 /// <param name="Freestanding">Add <c>-ffreestanding -fno-stack-protector -fno-jump-tables</c>.</param>
+/// <param name="SourceRoot">
+/// A directory written as <c>.</c> in debug info, <c>__FILE__</c> and every other path the compiler
+/// records (<c>-ffile-prefix-map=</c>), so the objects do not depend on where the project lies; null
+/// or empty adds none, and so does a <c>-f*-prefix-map=</c> flag of the user's.
+/// </param>
 public sealed record FlagPolicyOptions(
     string CodeModel = "small",
     string Visibility = "hidden",
     string? HiddenHeader = null,
     bool KeepSanitizers = false,
     bool KeepLto = false,
-    bool Freestanding = true);
+    bool Freestanding = true,
+    string? SourceRoot = null);
 
 /// <summary>The flags to compile with, what happened to the user's flags, and what the policy added.</summary>
 /// <param name="Flags">The user's surviving flags in their order, followed by <see cref="Added"/>.</param>
@@ -47,7 +53,7 @@ public sealed record FlagPolicyResult(IReadOnlyList<string> Flags, IReadOnlyList
 public static class FlagPolicy
 {
     /// <summary>What a rule is about; also links a rule to the policy flag that replaces what it drops.</summary>
-    private enum Category { CodeModel, Pic, Visibility, Freestanding, Instrumentation, Lto, HiddenHeader }
+    private enum Category { CodeModel, Pic, Visibility, Freestanding, Instrumentation, Lto, HiddenHeader, PathMap }
 
     /// <summary>What happens to a user flag a rule matches.</summary>
     private enum RuleAction
@@ -201,6 +207,8 @@ public static class FlagPolicy
         new(Category.Freestanding, o => o.Freestanding ? ["-fno-stack-protector"] : null, UnlessPresent: true, YieldsTo: "-fstack-protector*"),
         new(Category.Freestanding, o => o.Freestanding ? ["-fno-jump-tables"] : null, UnlessPresent: true),
         new(Category.HiddenHeader, o => string.IsNullOrWhiteSpace(o.HiddenHeader) ? null : ["-include", o.HiddenHeader], UnlessPresent: true),
+        // Outputs that do not depend on the project's location; a prefix map of the user's decides instead.
+        new(Category.PathMap, o => string.IsNullOrWhiteSpace(o.SourceRoot) ? null : [$"-ffile-prefix-map={o.SourceRoot}=."], YieldsTo: "-f*-prefix-map=*"),
     ];
 
     /// <summary>Options whose next word is their argument: the pair is one unit, its argument never matched against the rules.</summary>
