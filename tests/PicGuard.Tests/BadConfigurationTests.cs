@@ -24,20 +24,7 @@ public sealed class BadConfigurationTests
         using var dir = new TempDir();
         File.WriteAllText(dir["main.c"], "int entry(void) { return 0; }\n");
         Directory.CreateDirectory(dir["prebuilt"]);
-        SdkPackage.WriteProject(dir.Path, $"""
-            <Project Sdk="Microsoft.Build.NoTargets/3.7.0">
-              <PropertyGroup>
-                <TargetFramework>net8.0</TargetFramework>
-                <PicCompiler>gcc</PicCompiler>
-                {properties}
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="PicGuard.Sdk" Version="{SdkPackage.Version}" />
-                <PicSource Include="main.c" />
-                {items}
-              </ItemGroup>
-            </Project>
-            """);
+        SdkPackage.WriteProject(dir.Path, SdkPackage.NoTargetsProject("<PicCompiler>gcc</PicCompiler>" + properties, """<PicSource Include="main.c" />""" + items));
 
         var r = SdkPackage.Build(dir.Path);
 

@@ -38,13 +38,7 @@ public sealed class BuildEndToEndTests
 
     private static string Blob(TempDir dir) => Path.Combine(dir.Path, "bin", "Debug", "net8.0", "purgatory.ro");
     private static string ObjectFile(TempDir dir, string source) => Path.Combine(dir.Path, "obj", "Debug", "net8.0", "picguard", "obj", source + ".o");
-    /// <summary>Occurrences in the build log before MSBuild's closing summary (which repeats every error).</summary>
-    private static int Count(string text, string what)
-    {
-        int summary = text.IndexOf("\nBuild FAILED.", StringComparison.Ordinal);
-        if (summary < 0) summary = text.IndexOf("\nBuild succeeded.", StringComparison.Ordinal);
-        return Regex.Matches(summary < 0 ? text : text[..summary], Regex.Escape(what)).Count;
-    }
+    private static int Count(string log, string what) => SdkPackage.CountBeforeSummary(log, what);
 
     private static string[] ExecutableSections(string elf) =>
         ReadElf("-SW", elf).Split('\n')

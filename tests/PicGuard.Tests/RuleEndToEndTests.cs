@@ -13,35 +13,15 @@ public sealed class RuleEndToEndTests
         __pitext int startup_64(int *p, int i) { return scale(p[i]); }
         """;
 
-    private static string Project(string properties, string items) => $"""
-        <Project Sdk="Microsoft.Build.NoTargets/3.7.0">
-          <PropertyGroup>
-            <TargetFramework>net8.0</TargetFramework>
-            <PicCompiler>gcc</PicCompiler>
-            {properties}
-          </PropertyGroup>
-          <ItemGroup>
-            <PackageReference Include="PicGuard.Sdk" Version="{SdkPackage.Version}" />
-            {items}
-          </ItemGroup>
-        </Project>
-        """;
-
     private static TempDir Write(string properties, string items, params (string Name, string Text)[] files)
     {
         var dir = new TempDir();
         foreach (var (name, text) in files) File.WriteAllText(dir[name], text);
-        SdkPackage.WriteProject(dir.Path, Project(properties, items));
+        SdkPackage.WriteProject(dir.Path, SdkPackage.NoTargetsProject("<PicCompiler>gcc</PicCompiler>" + properties, items));
         return dir;
     }
 
-    /// <summary>Occurrences in the build log before MSBuild's closing summary (which repeats every error).</summary>
-    private static int Count(string text, string what)
-    {
-        int summary = text.IndexOf("\nBuild FAILED.", StringComparison.Ordinal);
-        if (summary < 0) summary = text.IndexOf("\nBuild succeeded.", StringComparison.Ordinal);
-        return Regex.Matches(summary < 0 ? text : text[..summary], Regex.Escape(what)).Count;
-    }
+    private static int Count(string log, string what) => SdkPackage.CountBeforeSummary(log, what);
 
     [TestMethod]
     public void ConfinedSourceWithInstrumentationFlags_ThroughThePolicy_GivesOnlyPG0004()

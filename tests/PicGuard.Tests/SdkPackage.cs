@@ -88,6 +88,28 @@ public static class SdkPackage
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
+    /// <summary>A NoTargets project that references the freshly packed PicGuard.Sdk, with extra properties and items.</summary>
+    public static string NoTargetsProject(string properties, string items) => $"""
+        <Project Sdk="Microsoft.Build.NoTargets/3.7.0">
+          <PropertyGroup>
+            <TargetFramework>net8.0</TargetFramework>
+            {properties}
+          </PropertyGroup>
+          <ItemGroup>
+            <PackageReference Include="PicGuard.Sdk" Version="{Version}" />
+            {items}
+          </ItemGroup>
+        </Project>
+        """;
+
+    /// <summary>Occurrences of <paramref name="what"/> in a build log before MSBuild's closing summary (which repeats every error).</summary>
+    public static int CountBeforeSummary(string log, string what)
+    {
+        int summary = log.IndexOf("\nBuild FAILED.", StringComparison.Ordinal);
+        if (summary < 0) summary = log.IndexOf("\nBuild succeeded.", StringComparison.Ordinal);
+        return System.Text.RegularExpressions.Regex.Matches(summary < 0 ? log : log[..summary], System.Text.RegularExpressions.Regex.Escape(what)).Count;
+    }
+
     public static Toolchain.Result Build(string dir, params string[] extra) =>
         Dotnet(dir, ["build", "-nodeReuse:false", "-clp:NoSummary", .. extra]);
 }

@@ -115,7 +115,8 @@ public sealed class SourceLocator
     /// <summary>The section's bytes, decompressed when SHF_COMPRESSED (zlib); null when they cannot be had.</summary>
     private static ReadOnlyMemory<byte>? Contents(ElfFile elf, ElfSection section)
     {
-        if (!section.HasFileData) return null;
+        if (!section.HasFileData || section.Size == 0) return null;
+        if (section.Offset > (ulong)elf.Data.Length || section.Size > (ulong)elf.Data.Length - section.Offset) return null;
         var raw = elf.Data.Slice((int)section.Offset, (int)section.Size);
         if ((section.Flags & ElfSectionFlags.Compressed) == 0) return raw;
         int headerSize = elf.Is64Bit ? 24 : 12;
