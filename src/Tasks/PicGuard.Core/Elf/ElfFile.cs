@@ -198,12 +198,14 @@ public sealed class ElfFile
     }
 
     /// <summary>True when the section name starts with <paramref name="prefix"/>; compares bytes, allocates nothing.</summary>
-    public bool SectionNameStartsWith(in ElfSection section, ReadOnlySpan<byte> prefix)
+    public bool SectionNameStartsWith(in ElfSection section, ReadOnlySpan<byte> prefix) => SectionNameBytes(section).StartsWith(prefix);
+
+    /// <summary>The section's name bytes up to the end of the name table (not cut at the NUL); empty when out of range. Allocates nothing.</summary>
+    public ReadOnlySpan<byte> SectionNameBytes(in ElfSection section)
     {
-        if (_sectionNameTable == 0) return false;
+        if (_sectionNameTable == 0) return default;
         var table = SectionData(_sections[_sectionNameTable]);
-        if (section.NameOffset >= (uint)table.Length) return false;
-        return table.Slice((int)section.NameOffset).StartsWith(prefix);
+        return section.NameOffset >= (uint)table.Length ? default : table.Slice((int)section.NameOffset);
     }
 
     /// <summary>Reads a NUL-terminated string at <paramref name="offset"/> of a string table section.</summary>

@@ -52,6 +52,9 @@ public sealed class RelocationTable
     public RelocationType this[uint type] =>
         type < (uint)_byNumber.Length ? _byNumber[type] : UnknownRow(type);
 
+    /// <summary>Just the kind of <paramref name="type"/>: what the hot loop tests before it needs the row.</summary>
+    public RelocationKind KindOf(uint type) => type < (uint)_byNumber.Length ? _byNumber[type].Kind : Unknown;
+
     private RelocationType UnknownRow(uint type) => new(type, $"{Prefix}<unknown:{type}>", Unknown);
 
     public IEnumerable<RelocationType> Types => _byNumber.Where(r => r.IsKnown);

@@ -132,21 +132,22 @@ internal sealed class ObjectChecker
         if (_sectionRules.Length == 0) return;
         foreach (ref readonly var section in _elf.SectionSpan)
         {
+            var name = _elf.SectionNameBytes(section);
             foreach (var (rule, severity) in _sectionRules)
             {
                 var match = rule.Section!;
                 bool byFlag = match.Flag != ElfSectionFlags.None && (match.FlagMachine == ElfMachine.None || _elf.Machine == match.FlagMachine) && (section.Flags & match.Flag) != 0;
                 bool byName = false;
                 foreach (var prefix in match.NamePrefixBytes)
-                    byName |= _elf.SectionNameStartsWith(section, prefix);
+                    byName |= name.StartsWith(prefix);
                 if (!byName && !byFlag) continue;
-                string name = _elf.SectionName(section);
-                string why = $"section {name} {(byFlag && match.FlagDescribes is not null ? match.FlagDescribes : match.Describes)}";
+                string sectionName = _elf.SectionName(section);
+                string why = $"section {sectionName} {(byFlag && match.FlagDescribes is not null ? match.FlagDescribes : match.Describes)}";
                 var functions = Functions().In((uint)section.Index).Take(4).ToList();
                 var context = new List<string> { $"in {_objectName}, size 0x{section.Size:x}" };
                 if (functions.Count > 0) context.Add("holds " + string.Join(", ", functions));
                 context.Add("fix: " + rule.Fix);
-                Add(new Diagnostic(rule, severity, _path, _objectName, why, context, new ObjectLocation(name, 0, null, 0)) { Section = name });
+                Add(new Diagnostic(rule, severity, _path, _objectName, why, context, new ObjectLocation(sectionName, 0, null, 0)) { Section = sectionName });
             }
         }
     }
@@ -165,46 +166,57 @@ internal sealed class ObjectChecker
             anyRelocations |= relocations.Count > 0;
             if (_table is null || _relocationKindMask == 0) continue;
 
-            ElfSection? target = null;
+            // The patched section: one for an object's relocation section, looked up by address for a linked file's dynamic ones.
+            int fixedTarget = -1;
             if (section.Info != 0)
-                target = _elf.GetSection(section.Info);
+            {
+                fixedTarget = _elf.GetSection(section.Info).Index;
+                if (!_elf.SectionSpan[fixedTarget].IsAllocated) continue; // debug info and other unloaded sections
+            }
             else if (!_linked)
+            {
                 continue; // an object's relocation section that patches nothing
-            if (target is { IsAllocated: false }) continue; // debug info and other unloaded sections
+            }
 
+            var sections = _elf.SectionSpan;
             for (int i = 0; i < relocations.Count; i++)
             {
                 var r = relocations[i];
-                var type = _table[r.Type];
-                if ((_relocationKindMask & 1u << (int)type.Kind) == 0) continue;
-                var patched = target ?? FindSectionByAddress(r.Offset);
-                if (patched is not { } p || !p.IsAllocated) continue;
+                var kind = _table.KindOf(r.Type);
+                if ((_relocationKindMask & 1u << (int)kind) == 0) continue;
+                int patchedIndex = fixedTarget >= 0 ? fixedTarget : FindSectionIndexByAddress(r.Offset);
+                if (patchedIndex < 0) continue;
+                ref readonly var p = ref sections[patchedIndex];
+                if (!p.IsAllocated) continue;
                 foreach (var (rule, severity) in _relocationRules)
                 {
                     var match = rule.Relocation!;
-                    if (!match.Matches(type.Kind, p.Flags)) continue;
+                    if (!match.Matches(kind, p.Flags)) continue;
                     if (match.ExcludedSections is { } excluded && Glob.MatchesAny(_elf.SectionName(p), excluded)) continue;
                     switch (match.Check)
                     {
                         case RelocationCheck.Kind:
-                            Report(rule, severity, section, p, r, type, null);
+                            Report(rule, severity, section, p, r, _table[r.Type], null);
                             break;
                         case RelocationCheck.InstrumentationTarget:
                             if (InstrumentationTarget(section, r) is { } row)
-                                Report(rule, severity, section, p, r, type, $"{RelocationVerb(type.Kind)} instrumentation entry {{target}}, emitted by {row.ProducedBy}", row.Fix);
+                                Report(rule, severity, section, p, r, _table[r.Type], $"{RelocationVerb(kind)} instrumentation entry {{target}}, emitted by {row.ProducedBy}", row.Fix);
                             break;
                         case RelocationCheck.Confinement:
                             if (_restricted[p.Index] && ConfinementTarget(section, r, p) is { } t)
-                                Report(rule, severity, section, p, r, type, $"section mismatch in reference: {{from}} (section: {{section}}) -> {t.Name} (section: {t.Section})");
+                                Report(rule, severity, section, p, r, _table[r.Type], $"section mismatch in reference: {{from}} (section: {{section}}) -> {t.Name} (section: {t.Section})");
                             break;
                         case RelocationCheck.NotAcceptedByLoader:
                             if (r.Type >= (uint)_loaderApplies!.Length || !_loaderApplies[r.Type])
+                            {
+                                var type = _table[r.Type];
                                 Report(rule, severity, section, p, r, type,
                                     $"{type.Name} ({r.Type}) against {{target}} is not applied by the {_profile.Name} loader (it applies {string.Join(", ", _profile.LoaderAppliesTypes[_elf.Machine])}; it would fail with 'Unknown rela relocation: {r.Type}')");
+                            }
                             break;
                         case RelocationCheck.Overflow:
-                            if (PlacementOverflow(section, p, r, type) is { } overflow)
-                                Report(rule, severity, section, p, r, type, overflow);
+                            if (PlacementOverflow(section, p, r, _table[r.Type]) is { } overflow)
+                                Report(rule, severity, section, p, r, _table[r.Type], overflow);
                             break;
                     }
                 }
@@ -220,12 +232,13 @@ internal sealed class ObjectChecker
 
     private static string RelocationVerb(RelocationKind kind) => kind is RelocationKind.PltCall ? "call to" : "reference to";
 
-    private ElfSection? FindSectionByAddress(ulong address)
+    private int FindSectionIndexByAddress(ulong address)
     {
-        foreach (var s in _elf.Sections)
-            if (s.IsAllocated && address >= s.Address && address - s.Address < s.Size)
-                return s;
-        return null;
+        var sections = _elf.SectionSpan;
+        for (int i = 0; i < sections.Length; i++)
+            if (sections[i].IsAllocated && address >= sections[i].Address && address - sections[i].Address < sections[i].Size)
+                return i;
+        return -1;
     }
 
     /// <summary>The symbol table a relocation section links to, decoded once while consecutive sections share it.</summary>
@@ -241,7 +254,7 @@ internal sealed class ObjectChecker
     }
 
     /// <summary>The instrumentation row the relocation's symbol matches; each symbol is classified once.</summary>
-    private InstrumentationSymbol? InstrumentationTarget(ElfSection relocationSection, ElfRelocation r)
+    private InstrumentationSymbol? InstrumentationTarget(in ElfSection relocationSection, in ElfRelocation r)
     {
         if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
         var symbols = Symbols(relocationSection.Link);
@@ -265,7 +278,7 @@ internal sealed class ObjectChecker
     }
 
     /// <summary>Where the relocation's target lives: its section and what to call it there.</summary>
-    private (string Name, string Section)? ConfinementTarget(ElfSection relocationSection, ElfRelocation r, ElfSection place)
+    private (string Name, string Section)? ConfinementTarget(in ElfSection relocationSection, in ElfRelocation r, in ElfSection place)
     {
         if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
         var symbols = Symbols(relocationSection.Link);
@@ -288,7 +301,7 @@ internal sealed class ObjectChecker
     // ---- placement overflow (PG0007) -----------------------------------------------------------
 
     /// <summary>The overflow message if the value the loader computes cannot fit the field somewhere in the load range.</summary>
-    private string? PlacementOverflow(ElfSection relocationSection, ElfSection place, ElfRelocation r, RelocationType type)
+    private string? PlacementOverflow(in ElfSection relocationSection, in ElfSection place, in ElfRelocation r, RelocationType type)
     {
         if (!type.HasOverflowCheck() || r.SymbolIndex == 0 && type.Kind != RelocationKind.Absolute) return null;
         Int128 target;
