@@ -25,6 +25,7 @@ internal sealed class ObjectChecker
     private readonly (Rule Rule, Severity Severity)[] _sectionRules;
     private readonly (Rule Rule, Severity Severity)[] _objectRules;
     private readonly uint _relocationKindMask;
+    private readonly (Rule Rule, Severity Severity)[][] _relocationRulesByKind;
     private readonly bool _linked;
     private readonly bool[] _restricted;
     private readonly bool[] _allowedTarget;
@@ -86,6 +87,10 @@ internal sealed class ObjectChecker
             _ => true,
         }).ToArray();
         _relocationKindMask = _relocationRules.Aggregate(0u, (m, r) => m | r.Rule.Relocation!.KindMask);
+        // Per kind, the rules that can match it: a PC-relative call meets one or two rules, not all of them.
+        _relocationRulesByKind = Enum.GetValues<RelocationKind>()
+            .Select(k => _relocationRules.Where(r => (r.Rule.Relocation!.KindMask & 1u << (int)k) != 0).ToArray())
+            .ToArray();
     }
 
     private (Rule, Severity)[] Active(Func<Rule, bool> where) =>
@@ -139,7 +144,7 @@ internal sealed class ObjectChecker
                 bool byFlag = match.Flag != ElfSectionFlags.None && (match.FlagMachine == ElfMachine.None || _elf.Machine == match.FlagMachine) && (section.Flags & match.Flag) != 0;
                 bool byName = false;
                 foreach (var prefix in match.NamePrefixBytes)
-                    byName |= name.StartsWith(prefix);
+                    byName |= name.Length > 1 && name[1] == prefix[1] && name.StartsWith(prefix); // every prefix is ".x…": test the x first
                 if (!byName && !byFlag) continue;
                 string sectionName = _elf.SectionName(section);
                 string why = $"section {sectionName} {(byFlag && match.FlagDescribes is not null ? match.FlagDescribes : match.Describes)}";
@@ -188,10 +193,10 @@ internal sealed class ObjectChecker
                 if (patchedIndex < 0) continue;
                 ref readonly var p = ref sections[patchedIndex];
                 if (!p.IsAllocated) continue;
-                foreach (var (rule, severity) in _relocationRules)
+                foreach (var (rule, severity) in _relocationRulesByKind[(int)kind])
                 {
                     var match = rule.Relocation!;
-                    if (!match.Matches(kind, p.Flags)) continue;
+                    if ((p.Flags & match.SectionFlags) != match.SectionFlags || (p.Flags & match.ExcludedSectionFlags) != 0) continue;
                     if (match.ExcludedSections is { } excluded && Glob.MatchesAny(_elf.SectionName(p), excluded)) continue;
                     switch (match.Check)
                     {

@@ -71,7 +71,11 @@ public sealed record RelocationMatch(
 /// </summary>
 public sealed record SectionMatch(string[] NamePrefixes, string Describes, ElfSectionFlags Flag = ElfSectionFlags.None, ElfMachine FlagMachine = ElfMachine.None, string? FlagDescribes = null)
 {
-    public byte[][] NamePrefixBytes { get; } = NamePrefixes.Select(p => System.Text.Encoding.ASCII.GetBytes(p)).ToArray();
+
+    /// <summary>The prefixes as bytes; each has at least two (the engine compares the second byte first).</summary>
+    public byte[][] NamePrefixBytes { get; } = NamePrefixes
+        .Select(p => p.Length >= 2 ? System.Text.Encoding.ASCII.GetBytes(p) : throw new ArgumentException($"section prefix '{p}' is shorter than two characters"))
+        .ToArray();
 }
 
 /// <summary>Matches an object by how many non-empty executable sections it has.</summary>
