@@ -85,6 +85,13 @@ public sealed class ElfSymbolTable
         }
     }
 
+    /// <summary>The string table from the symbol's name on, not cut at the NUL (cheap first-byte tests); empty when out of range.</summary>
+    public ReadOnlySpan<byte> RawNameBytes(in ElfSymbol symbol)
+    {
+        var table = _file.SectionData(_strings);
+        return symbol.NameOffset >= (uint)table.Length ? ReadOnlySpan<byte>.Empty : table.Slice((int)symbol.NameOffset);
+    }
+
     /// <summary>The symbol's name without allocating; empty when the name is out of range.</summary>
     public ReadOnlySpan<byte> NameBytes(in ElfSymbol symbol)
     {

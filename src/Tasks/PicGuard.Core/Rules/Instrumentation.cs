@@ -44,11 +44,17 @@ public static class Instrumentation
     private static readonly (byte[] Prefix, bool Exact, InstrumentationSymbol Row)[] Compiled =
         Symbols.Select(s => (Encoding.ASCII.GetBytes(s.Pattern.TrimEnd('*')), !s.Pattern.EndsWith('*'), s)).ToArray();
 
-    /// <summary>The row whose pattern the name matches, or null. Compares bytes; allocates nothing.</summary>
+    /// <summary>
+    /// The row whose pattern the name matches, or null. <paramref name="name"/> may run past the name's NUL
+    /// (the rest of the string table): the first bytes reject most names before the NUL is looked for.
+    /// Compares bytes; allocates nothing.
+    /// </summary>
     public static InstrumentationSymbol? Match(ReadOnlySpan<byte> name)
     {
         // C++ names (_Z…) and most others fail on the first bytes; every pattern starts with '_', 'm' or 's'.
         if (name.Length < 4 || name[0] is not ((byte)'_' or (byte)'m' or (byte)'s') || name[0] == '_' && name[1] == 'Z') return null;
+        int end = name.IndexOf((byte)0);
+        if (end >= 0) name = name[..end];
         foreach (var (prefix, exact, row) in Compiled)
         {
             if (exact ? name.SequenceEqual(prefix) : name.StartsWith(prefix)) return row;

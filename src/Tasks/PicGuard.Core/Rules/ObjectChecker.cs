@@ -56,8 +56,8 @@ internal sealed class ObjectChecker
 
         var restrictedGlobs = options.RestrictedSections.Count > 0 ? options.RestrictedSections : _profile.DefaultRestrictedSections;
         var allowedGlobs = options.AllowedTargetSections.Count > 0 ? options.AllowedTargetSections : restrictedGlobs;
-        _restricted = new bool[elf.Sections.Count];
-        _allowedTarget = new bool[elf.Sections.Count];
+        _restricted = restrictedGlobs.Count > 0 ? new bool[elf.Sections.Count] : [];
+        _allowedTarget = restrictedGlobs.Count > 0 ? new bool[elf.Sections.Count] : [];
         bool anyRestricted = false;
         if (restrictedGlobs.Count > 0)
         {
@@ -269,7 +269,7 @@ internal sealed class ObjectChecker
         if (cached == 0)
         {
             var symbol = symbols[r.SymbolIndex];
-            var row = symbol.Type == ElfSymbolType.Section ? null : Instrumentation.Match(symbols.NameBytes(symbol));
+            var row = symbol.Type == ElfSymbolType.Section ? null : Instrumentation.Match(symbols.RawNameBytes(symbol));
             cached = row is null ? (sbyte)-1 : (sbyte)(1 + IndexOf(row));
         }
         return cached > 0 ? Instrumentation.Symbols[cached - 1] : null;
