@@ -147,7 +147,8 @@ public sealed class ElfFile
             throw new ElfFormatException($"section header table at 0x{shoff:x} with {count} entries of 0x{shentsize:x} bytes runs past end of file (size 0x{span.Length:x})");
         CheckRange(shoff, count * shentsize, "section header table");
 
-        _sections = new ElfSection[count];
+        // Every element is written below, so the array need not be zeroed first (it is often a large-object allocation).
+        _sections = GC.AllocateUninitializedArray<ElfSection>((int)count);
         for (int i = 0; i < (int)count; i++)
         {
             var s = ReadSection(span, i, shoff + (ulong)i * shentsize, shentsize);

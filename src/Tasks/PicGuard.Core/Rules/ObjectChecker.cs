@@ -21,7 +21,6 @@ internal sealed class ObjectChecker
     private readonly FindingSet _findings;
     private readonly int _objectOrdinal;
     private readonly RelocationTable? _table;
-    private readonly (Rule Rule, Severity Severity)[] _relocationRules;
     private readonly (Rule Rule, Severity Severity)[] _sectionRules;
     private readonly (Rule Rule, Severity Severity)[] _objectRules;
     private readonly uint _relocationKindMask;
@@ -50,9 +49,9 @@ internal sealed class ObjectChecker
         _objectOrdinal = findings.NextObject();
         _table = RelocationTable.For(elf.Machine, elf.Is64Bit);
         _linked = elf.FileType != ElfFileType.Relocatable;
-        _relocationRules = Active(r => r.Relocation is not null);
-        _sectionRules = Active(r => r.Section is not null);
-        _objectRules = Active(r => r.Object is not null);
+        var active = ActiveRules.For(options);
+        _sectionRules = active.Section;
+        _objectRules = active.Object;
 
         var restrictedGlobs = options.RestrictedSections.Count > 0 ? options.RestrictedSections : _profile.DefaultRestrictedSections;
         var allowedGlobs = options.AllowedTargetSections.Count > 0 ? options.AllowedTargetSections : restrictedGlobs;
@@ -71,33 +70,15 @@ internal sealed class ObjectChecker
         }
 
         _loadAddress = options.LoadAddress ?? _profile.DefaultLoadAddress;
-        if (_table is not null && _profile.LoaderAppliesTypes.TryGetValue(elf.Machine, out var accepted))
-        {
-            _loaderApplies = new bool[_table.Types.Max(t => t.Number) + 1];
-            foreach (var t in _table.Types)
-                _loaderApplies[t.Number] = accepted.Contains(t.Name, StringComparer.Ordinal);
-        }
+        if (_table is not null)
+            _loaderApplies = active.LoaderApplies(_table);
 
-        // Rules whose precondition does not hold for this object cost nothing in the hot loop.
-        _relocationRules = _relocationRules.Where(r => r.Rule.Relocation!.Check switch
-        {
-            RelocationCheck.Confinement => anyRestricted,
-            RelocationCheck.NotAcceptedByLoader => _loaderApplies is not null,
-            RelocationCheck.Overflow => _loadAddress is not null,
-            _ => true,
-        }).ToArray();
-        _relocationKindMask = _relocationRules.Aggregate(0u, (m, r) => m | r.Rule.Relocation!.KindMask);
-        // Per kind, the rules that can match it: a PC-relative call meets one or two rules, not all of them.
-        _relocationRulesByKind = Enum.GetValues<RelocationKind>()
-            .Select(k => _relocationRules.Where(r => (r.Rule.Relocation!.KindMask & 1u << (int)k) != 0).ToArray())
-            .ToArray();
+        // Rules whose precondition does not hold for this object cost nothing in the hot loop; per kind,
+        // the rules that can match it: a PC-relative call meets one or two rules, not all of them.
+        var index = active.Relocation(anyRestricted, _loaderApplies is not null, _loadAddress is not null);
+        _relocationRulesByKind = index.ByKind;
+        _relocationKindMask = index.KindMask;
     }
-
-    private (Rule, Severity)[] Active(Func<Rule, bool> where) =>
-        RuleCatalog.All.Where(where).Where(r => _findings.Wants(r.Code))
-            .Select(r => (r, _profile.SeverityOf(r)))
-            .Where(x => x.Item2 != Severity.None)
-            .ToArray();
 
     public void Run()
     {
@@ -264,7 +245,7 @@ internal sealed class ObjectChecker
         if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
         var symbols = Symbols(relocationSection.Link);
         if (r.SymbolIndex >= (uint)symbols.Count) return null;
-        _instrumentation ??= new sbyte[symbols.Count];
+        _instrumentation ??= InstrumentationCache(symbols.Count);
         ref sbyte cached = ref _instrumentation[r.SymbolIndex];
         if (cached == 0)
         {
@@ -273,6 +254,21 @@ internal sealed class ObjectChecker
             cached = row is null ? (sbyte)-1 : (sbyte)(1 + IndexOf(row));
         }
         return cached > 0 ? Instrumentation.Symbols[cached - 1] : null;
+    }
+
+    [ThreadStatic] private static sbyte[]? t_instrumentationCache;
+
+    /// <summary>
+    /// A cleared classification array for <paramref name="count"/> symbols, reused across the objects one thread
+    /// checks (one at a time): allocating one per object costs more than clearing it.
+    /// </summary>
+    private static sbyte[] InstrumentationCache(int count)
+    {
+        var cache = t_instrumentationCache;
+        if (cache is null || cache.Length < count)
+            return t_instrumentationCache = new sbyte[Math.Max(count, 4096)];
+        Array.Clear(cache, 0, count);
+        return cache;
     }
 
     private static int IndexOf(InstrumentationSymbol row)
