@@ -27,6 +27,9 @@ public sealed record CheckOptions(Profile Profile, bool? CheckUndefinedSymbols =
     /// <summary>Only findings of these codes (globs such as <c>PG9*</c>) are kept; empty keeps all.</summary>
     public IReadOnlyList<string> OnlyRules { get; init; } = [];
 
+    /// <summary>Whether findings of <paramref name="code"/> are wanted (<see cref="OnlyRules"/>).</summary>
+    public bool Wants(string code) => OnlyRules.Count == 0 || OnlyRules.Any(g => Glob.Matches(code, g));
+
     /// <summary>Count findings without building them (a summary is all that is printed); none are listed.</summary>
     public bool CountOnly { get; init; }
 

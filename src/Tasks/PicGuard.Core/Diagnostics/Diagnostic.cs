@@ -37,7 +37,7 @@ public sealed record Diagnostic(
     public int Occurrences { get; init; } = 1;
 
     /// <summary>The section the finding is in (the place a relocation patches, or the section itself).</summary>
-    public string? Section { get; init; }
+    public string? Section => Location?.Section;
 
     /// <summary>The symbol the finding is about (relocation target or undefined symbol), for suppressions and SARIF.</summary>
     public string? Symbol { get; init; }

@@ -92,21 +92,7 @@ public readonly record struct RelocationType(
     /// for the field. Always true for <see cref="RelocationOverflow.None"/> and for unknown rows.
     /// Alignment (e.g. CALL26 needs a multiple of 4) is not part of this check.
     /// </summary>
-    public bool Fits(long value)
-    {
-        if (Overflow == RelocationOverflow.None || FieldBits == 0 || FieldBits > 64) return true;
-        Int128 v = (Int128)value + RangeBias;
-        Int128 signedMin = -(Int128.One << (FieldBits - 1));
-        Int128 signedLimit = Int128.One << (FieldBits - 1);
-        Int128 unsignedLimit = Int128.One << FieldBits;
-        return Overflow switch
-        {
-            RelocationOverflow.Signed => v >= signedMin && v < signedLimit,
-            RelocationOverflow.Unsigned => v >= 0 && v < unsignedLimit,
-            RelocationOverflow.SignedOrUnsigned => v >= signedMin && v < unsignedLimit,
-            _ => true,
-        };
-    }
+    public bool Fits(Int128 value) => Range is not { } range || value >= range.Min && value <= range.Max;
 
     /// <summary>The inclusive range of values <see cref="Fits"/> accepts, or null when there is no check.</summary>
     public (Int128 Min, Int128 Max)? Range
@@ -119,4 +105,12 @@ public readonly record struct RelocationType(
             return (min - RangeBias, max - RangeBias);
         }
     }
+
+    /// <summary>The range check in words for messages, e.g. "32-bit sign-extended field [-0x80000000, 0x7fffffff]".</summary>
+    public string RangeDescription => Range is { } range
+        ? $"{FieldBits}-bit {Overflow switch { RelocationOverflow.Unsigned => "zero-extended ", RelocationOverflow.Signed => "sign-extended ", _ => "" }}field [{Hex(range.Min)}, {Hex(range.Max)}]"
+        : "field";
+
+    /// <summary>A signed hex number as messages print values and ranges ("-0x80000000").</summary>
+    internal static string Hex(Int128 v) => v < 0 ? $"-0x{(-v).ToString("x")}" : $"0x{v.ToString("x")}";
 }

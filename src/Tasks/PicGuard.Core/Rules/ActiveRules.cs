@@ -29,7 +29,7 @@ internal sealed class ActiveRules
         _profile = options.Profile;
         (Rule, Severity)[] Active(Func<Rule, bool> where) =>
             RuleCatalog.All.Where(where)
-                .Where(r => options.OnlyRules.Count == 0 || options.OnlyRules.Any(g => Glob.Matches(r.Code, g)))
+                .Where(r => options.Wants(r.Code))
                 .Select(r => (r, _profile.SeverityOf(r)))
                 .Where(x => x.Item2 != Severity.None)
                 .ToArray();

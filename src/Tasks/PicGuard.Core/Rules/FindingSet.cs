@@ -58,9 +58,6 @@ internal sealed class FindingSet(CheckOptions options)
     /// <summary>A number for the next object whose findings come here; keys of different objects never match.</summary>
     public int NextObject() => ++_objects;
 
-    /// <summary>Whether findings of <paramref name="code"/> are wanted at all (CheckOptions.OnlyRules).</summary>
-    public bool Wants(string code) => options.OnlyRules.Count == 0 || options.OnlyRules.Any(g => Glob.Matches(code, g));
-
     /// <summary>
     /// True when an identical finding is already here: it is counted, and <paramref name="place"/> is asked
     /// for the "referenced by" text only while the listed finding still shows extra places.
@@ -101,7 +98,7 @@ internal sealed class FindingSet(CheckOptions options)
     /// <summary>Adds a finding built whole (sections, symbols, input errors, or a listed finding of another set).</summary>
     public void Add(Diagnostic d)
     {
-        if (d.Severity == Severity.None || !Wants(d.Code)) return;
+        if (d.Severity == Severity.None || !options.Wants(d.Code)) return;
         var key = new FindingKey(d.Rule.Number, 0, Text: d.Object + "\n" + d.Message);
         if (Repeat(key, d.Occurrences, () => d.Context.FirstOrDefault(c => c.StartsWith("referenced by ", StringComparison.Ordinal)))) return;
         if (Admit(key, d.Code, d.Severity, d.Symbol, d.Section, d.File, d.Occurrences) != Admission.Omitted)

@@ -107,7 +107,7 @@ internal sealed class ObjectChecker
             context.Add("fix: " + rule.Fix);
             Add(new Diagnostic(rule, severity, _path, _objectName,
                 $"{executable.Count} executable sections in a relocatable blob: every one has address 0 until loaded, and the loader rebases the entry by one of them only",
-                context, new ObjectLocation(_elf.SectionName(executable[1]), 0, null, 0)) { Section = _elf.SectionName(executable[1]) });
+                context, new ObjectLocation(_elf.SectionName(executable[1]), 0, null, 0)));
         }
     }
 
@@ -133,7 +133,7 @@ internal sealed class ObjectChecker
                 var context = new List<string> { $"in {_objectName}, size 0x{section.Size:x}" };
                 if (functions.Count > 0) context.Add("holds " + string.Join(", ", functions));
                 context.Add("fix: " + rule.Fix);
-                Add(new Diagnostic(rule, severity, _path, _objectName, why, context, new ObjectLocation(sectionName, 0, null, 0)) { Section = sectionName });
+                Add(new Diagnostic(rule, severity, _path, _objectName, why, context, new ObjectLocation(sectionName, 0, null, 0)));
             }
         }
     }
@@ -177,7 +177,7 @@ internal sealed class ObjectChecker
                 foreach (var (rule, severity) in _relocationRulesByKind[(int)kind])
                 {
                     var match = rule.Relocation!;
-                    if ((p.Flags & match.SectionFlags) != match.SectionFlags || (p.Flags & match.ExcludedSectionFlags) != 0) continue;
+                    if (!match.AppliesTo(p.Flags)) continue;
                     if (match.ExcludedSections is { } excluded && Glob.MatchesAny(_elf.SectionName(p), excluded)) continue;
                     switch (match.Check)
                     {
@@ -304,7 +304,7 @@ internal sealed class ObjectChecker
     /// <summary>The overflow message if the value the loader computes cannot fit the field somewhere in the load range.</summary>
     private string? PlacementOverflow(in ElfSection relocationSection, in ElfSection place, in ElfRelocation r, RelocationType type)
     {
-        if (!type.HasOverflowCheck() || r.SymbolIndex == 0 && type.Kind != RelocationKind.Absolute) return null;
+        if (type.Range is null || r.SymbolIndex == 0 && type.Kind != RelocationKind.Absolute) return null;
         Int128 target;
         if (r.SymbolIndex == 0 || relocationSection.Link == 0)
         {
@@ -317,7 +317,7 @@ internal sealed class ObjectChecker
             {
                 if (type.Kind != RelocationKind.Absolute) return null;
                 Int128 fixedValue = (Int128)symbol.Value + r.Addend;
-                return type.Fits(fixedValue) ? null : $"{type.Name} against absolute symbol {TargetName(relocationSection, r)}: value {Hex(fixedValue)} does not fit its {type.FieldDescription()}";
+                return type.Fits(fixedValue) ? null : $"{type.Name} against absolute symbol {TargetName(relocationSection, r)}: value {RelocationType.Hex(fixedValue)} does not fit its {type.RangeDescription}";
             }
             if (!symbol.IsInSection || symbol.SectionIndex >= (uint)_elf.Sections.Count) return null;
             target = (Int128)ImageOffset(symbol.SectionIndex) + (_linked ? symbol.Value - _elf.GetSection(symbol.SectionIndex).Address : symbol.Value);
@@ -329,11 +329,11 @@ internal sealed class ObjectChecker
             Int128 low = load.Low + target + r.Addend, high = load.High + target + r.Addend;
             if (type.Fits(low) && type.Fits(high)) return null;
             Int128 bad = type.Fits(high) ? low : high;
-            return $"{type.Name} against {TargetName(relocationSection, r)} overflows when the blob is placed at {(load.IsSingle ? load.ToString() : $"{load} (e.g. at 0x{(bad == high ? load.High : load.Low):x})")}: value {Hex(bad)} does not fit its {type.FieldDescription()} (kexec: 'Overflow in relocation type {r.Type}')";
+            return $"{type.Name} against {TargetName(relocationSection, r)} overflows when the blob is placed at {(load.IsSingle ? load.ToString() : $"{load} (e.g. at 0x{(bad == high ? load.High : load.Low):x})")}: value {RelocationType.Hex(bad)} does not fit its {type.RangeDescription} (kexec: 'Overflow in relocation type {r.Type}')";
         }
         Int128 distance = target + r.Addend - placeOffset;
         return type.Fits(distance) ? null
-            : $"{type.Name} against {TargetName(relocationSection, r)} overflows: the target is {Hex(distance)} bytes away in the loaded image, beyond its {type.FieldDescription()}";
+            : $"{type.Name} against {TargetName(relocationSection, r)} overflows: the target is {RelocationType.Hex(distance)} bytes away in the loaded image, beyond its {type.RangeDescription}";
     }
 
     /// <summary>Where a section starts in the loaded image: link addresses for linked files; for objects, allocated sections in order (file data first, then zero-filled), aligned.</summary>
@@ -392,7 +392,7 @@ internal sealed class ObjectChecker
             Add(new Diagnostic(rule, severity, _path, _objectName,
                 $"undefined symbol '{name}'{(symbol.Binding == ElfSymbolBinding.Weak ? " (weak)" : "")}: the loader resolves no symbols", context,
                 places.FirstOrDefault().Location, Target: $"'{name}'")
-            { Symbol = name, Section = places.FirstOrDefault().Location?.Section, Source = places.FirstOrDefault().Source });
+            { Symbol = name, Source = places.FirstOrDefault().Source });
         }
     }
 
@@ -466,6 +466,7 @@ internal sealed class ObjectChecker
             _findings.Tally(severity);
             return;
         }
+        // Apart from Record, so counting never pays for the closure Record's repeat path allocates.
         Record(rule, severity, relocationSection, patched, r, type, message, fix);
     }
 
@@ -482,7 +483,6 @@ internal sealed class ObjectChecker
         var admission = _findings.Admit(key, rule.Code, severity, symbol, sectionName, _path);
         if (admission == FindingSet.Admission.Omitted) return; // counted only
         symbol ??= SymbolName(relocationSection, r);
-        sectionName ??= _elf.SectionName(patched);
 
         var (location, _) = Place(patched, r.Offset, withSource: false);
         string target = TargetName(relocationSection, r);
@@ -498,7 +498,6 @@ internal sealed class ObjectChecker
             location, type.Name, target)
         {
             Symbol = symbol,
-            Section = sectionName,
         };
         _findings.Complete(key, finding);
         if (admission != FindingSet.Admission.Listed) return;
@@ -551,8 +550,6 @@ internal sealed class ObjectChecker
         RelocationKind.Dynamic => "dynamic",
         _ => kind.ToString().ToLowerInvariant(),
     };
-
-    private static string Hex(Int128 value) => value < 0 ? $"-0x{(-value).ToString("x")}" : $"0x{value.ToString("x")}";
 
     private static string Addend(long addend) => addend == 0 ? "" : addend > 0 ? $"+0x{addend:x}" : $"-0x{-addend:x}";
 

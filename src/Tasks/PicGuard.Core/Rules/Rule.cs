@@ -54,8 +54,9 @@ public sealed record RelocationMatch(
     /// <summary>Kinds as a bit mask, so the hot loop tests one bit.</summary>
     public uint KindMask { get; } = Kinds.Aggregate(0u, (m, k) => m | 1u << (int)k);
 
-    public bool Matches(RelocationKind kind, ElfSectionFlags sectionFlags) =>
-        (KindMask & 1u << (int)kind) != 0 && (sectionFlags & SectionFlags) == SectionFlags && (sectionFlags & ExcludedSectionFlags) == 0;
+    /// <summary>Whether a section with these flags is one this match looks at (the kind is tested apart, in the engine's index).</summary>
+    public bool AppliesTo(ElfSectionFlags sectionFlags) =>
+        (sectionFlags & SectionFlags) == SectionFlags && (sectionFlags & ExcludedSectionFlags) == 0;
 
     /// <summary>Every kind but None: whatever the loader would have to apply.</summary>
     public static readonly RelocationKind[] AllKinds = Enum.GetValues<RelocationKind>().Where(k => k != RelocationKind.None).ToArray();
