@@ -43,9 +43,9 @@ public sealed class PicApplyFlagPolicy : Microsoft.Build.Utilities.Task
     public override bool Execute()
     {
         if (!FlagPolicy.IsValidCodeModel(CodeModel))
-            TaskLog.BadValue(Log, "PicCodeModel", CodeModel, "small (default), medium, large, kernel; aarch64 tiny; riscv medlow, medany");
+            TaskLog.BadValue(Log, "PicCodeModel", CodeModel, Settings.CodeModels);
         if (!FlagPolicy.IsValidVisibility(Visibility))
-            TaskLog.BadValue(Log, "PicVisibility", Visibility, "hidden (default), default, protected or internal");
+            TaskLog.BadValue(Log, "PicVisibility", Visibility, Settings.Visibilities);
         var family = CompilerFamily == "clang" ? Build.CompilerFamily.Clang : Build.CompilerFamily.Gcc;
         if (HiddenExterns && !string.IsNullOrEmpty(HiddenHeader) && !File.Exists(HiddenHeader))
             TaskLog.BadValue(Log, "PicHiddenHeader", HiddenHeader, "the path of an existing header (the package ships one)");

@@ -27,33 +27,28 @@ public sealed class PicCheckSettings : Microsoft.Build.Utilities.Task
 
     public override bool Execute()
     {
-        if (!Profiles.TryGet(Profile, out _))
-            Bad("PicProfile", Profile, "one of: " + Profiles.Names);
+        Settings.TryProfile(Log, "PicProfile", Profile, ProjectFile, out _);
         string mode = (LinkMode ?? "").Trim();
         if (mode is not ("relocatable" or "pie" or "none"))
-            Bad("PicLinkMode", LinkMode, "relocatable (default), pie or none");
+            Bad("PicLinkMode", LinkMode, Settings.LinkModes);
         if (mode == "pie" && Links && string.IsNullOrWhiteSpace(EntryPoint))
-            Log.LogError(null, RuleCatalog.BadConfiguration.Code, RuleCatalog.BadConfiguration.Code, RuleCatalog.BadConfiguration.HelpUri, ProjectFile, 0, 0, 0, 0,
+            TaskLog.Rule(Log, RuleCatalog.BadConfiguration, ProjectFile,
                 "PicEntryPoint is empty, but PicLinkMode=pie needs the name of the blob's entry symbol (e.g. <PicEntryPoint>purgatory_start</PicEntryPoint>)");
-        if (!string.IsNullOrWhiteSpace(LoadAddress) && !Rules.LoadAddress.TryParse(LoadAddress, out _, out _))
-            Bad("PicLoadAddress", LoadAddress, Rules.LoadAddress.AcceptedForms);
-        if (!string.IsNullOrWhiteSpace(MaxDiagnostics) && (!int.TryParse(MaxDiagnostics.Trim(), out int max) || max < 0))
-            Bad("PicMaxDiagnostics", MaxDiagnostics, "a whole number of diagnostics per file, 0 for all");
+        Settings.TryLoadAddress(Log, LoadAddress, ProjectFile, out _);
+        Settings.TryMaxDiagnostics(Log, MaxDiagnostics, ProjectFile, out _);
         if (CodeModel is not null && !FlagPolicy.IsValidCodeModel(CodeModel))
-            Bad("PicCodeModel", CodeModel, "small (default), medium, large, kernel; aarch64 tiny; riscv medlow, medany");
+            Bad("PicCodeModel", CodeModel, Settings.CodeModels);
         if (Visibility is not null && !FlagPolicy.IsValidVisibility(Visibility))
-            Bad("PicVisibility", Visibility, "hidden (default), default, protected or internal");
+            Bad("PicVisibility", Visibility, Settings.Visibilities);
         foreach (var check in Checks)
         {
             if (Directory.Exists(check.GetMetadata("FullPath")))
                 Bad($"PicCheck item '{check.ItemSpec}'", check.ItemSpec, "an ELF object, executable or ar archive file; this is a directory (list its files, e.g. dir/%2A.o)");
             string profile = check.GetMetadata("Profile");
-            if (!string.IsNullOrWhiteSpace(profile) && !Profiles.TryGet(profile, out _))
-                Bad($"Profile metadata of PicCheck item '{check.ItemSpec}'", profile, "one of: " + Profiles.Names);
+            if (!string.IsNullOrWhiteSpace(profile))
+                Settings.TryProfile(Log, $"Profile metadata of PicCheck item '{check.ItemSpec}'", profile, ProjectFile, out _);
         }
-        foreach (var s in Suppressions)
-            if (!Suppression.IsCode(s.ItemSpec))
-                Bad("PicSuppress item", s.ItemSpec, "a PicGuard code such as PG0004, or a code glob such as PG00%2A (MSBuild expands a literal * against files)");
+        Settings.TrySuppressions(Log, Suppressions, ProjectFile, out _);
         return !Log.HasLoggedErrors;
     }
 

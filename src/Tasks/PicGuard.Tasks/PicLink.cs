@@ -39,7 +39,7 @@ public sealed class PicLink : Microsoft.Build.Utilities.Task
                 args.AddRange(["-pie", "--no-dynamic-linker", "-z", "text"]);
                 break;
             default:
-                TaskLog.BadValue(Log, "PicLinkMode", Mode, "relocatable (default), pie or none");
+                TaskLog.BadValue(Log, "PicLinkMode", Mode, Settings.LinkModes);
                 return false;
         }
         if (!string.IsNullOrWhiteSpace(EntryPoint)) args.AddRange(["-e", EntryPoint!.Trim()]);

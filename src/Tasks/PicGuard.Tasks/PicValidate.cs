@@ -58,7 +58,7 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
             string perItem = item.GetMetadata("Profile");
             if (!string.IsNullOrWhiteSpace(perItem) && !Profiles.TryGet(perItem, out profile))
             {
-                TaskLog.BadValue(Log, $"Profile metadata of item '{item.ItemSpec}'", perItem, "one of: " + Profiles.Names, ProjectFile);
+                TaskLog.BadValue(Log, $"Profile metadata of item '{item.ItemSpec}'", perItem, Settings.ProfileNames, ProjectFile);
                 continue;
             }
             var itemOptions = options with
@@ -87,41 +87,11 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
     /// <summary>Reads the properties into checker options; every bad value is one PG9004 naming the property.</summary>
     private bool TryOptions(out CheckOptions options, out Profile profile)
     {
-        options = CheckOptions.Default;
-        bool ok = true;
-        if (!Profiles.TryGet(Profile, out profile))
-        {
-            TaskLog.BadValue(Log, "PicProfile", Profile, "one of: " + Profiles.Names, ProjectFile);
-            ok = false;
-        }
-        LoadAddress? load = null;
-        if (!string.IsNullOrWhiteSpace(LoadAddress))
-        {
-            if (Rules.LoadAddress.TryParse(LoadAddress, out var parsed, out _)) load = parsed;
-            else
-            {
-                TaskLog.BadValue(Log, "PicLoadAddress", LoadAddress, Rules.LoadAddress.AcceptedForms, ProjectFile);
-                ok = false;
-            }
-        }
-        int max = 100;
-        if (!string.IsNullOrWhiteSpace(MaxDiagnostics) && (!int.TryParse(MaxDiagnostics.Trim(), out max) || max < 0))
-        {
-            TaskLog.BadValue(Log, "PicMaxDiagnostics", MaxDiagnostics, "a whole number of diagnostics per file, 0 for all", ProjectFile);
-            ok = false;
-        }
-        var suppressions = new List<Suppression>();
-        foreach (var s in Suppressions)
-        {
-            if (!Suppression.IsCode(s.ItemSpec))
-            {
-                TaskLog.BadValue(Log, "PicSuppress item", s.ItemSpec, "a PicGuard code such as PG0004, or a code glob such as PG00%2A (MSBuild expands a literal * against files)", ProjectFile);
-                ok = false;
-                continue;
-            }
-            suppressions.Add(new Suppression(s.ItemSpec.ToUpperInvariant(), Metadata(s, "Symbol"), Metadata(s, "Section"), Metadata(s, "File"), Metadata(s, "Justification")));
-        }
-        options = new CheckOptions(profile, AllowedUndefined: AllowUndefined.Select(a => a.ItemSpec).ToArray())
+        bool ok = Settings.TryProfile(Log, "PicProfile", Profile, ProjectFile, out profile);
+        ok &= Settings.TryLoadAddress(Log, LoadAddress, ProjectFile, out var load);
+        ok &= Settings.TryMaxDiagnostics(Log, MaxDiagnostics, ProjectFile, out int max);
+        ok &= Settings.TrySuppressions(Log, Suppressions, ProjectFile, out var suppressions);
+        options = new CheckOptions(profile ?? Profiles.Generic, AllowedUndefined: AllowUndefined.Select(a => a.ItemSpec).ToArray())
         {
             RestrictedSections = List(RestrictedSections),
             AllowedTargetSections = List(AllowedTargetSections),
@@ -132,8 +102,6 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
         };
         return ok;
     }
-
-    private static string? Metadata(ITaskItem item, string name) => item.GetMetadata(name) is { Length: > 0 } v ? v : null;
 
     private static string[] List(string? value) =>
         (value ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
