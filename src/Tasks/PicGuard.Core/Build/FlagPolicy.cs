@@ -107,6 +107,15 @@ public static class FlagPolicy
     private const string ProfileReason =
         "profiling instrumentation emits counters and calls into its runtime (__gcov_*, __llvm_profile_*) plus constructors that a relocated blob cannot make or run";
 
+    private const string CfiReason =
+        "control-flow integrity needs LTO and calls into a runtime (__cfi_check, __cfi_slowpath) that a relocated blob cannot make";
+
+    private const string FentryReason =
+        "-pg/-mfentry emit calls to __fentry__/mcount that a relocated blob cannot make";
+
+    private const string ProfileFeedbackReason =
+        "profile feedback comes from an instrumented build the policy does not allow, and moves code into .text.hot/.text.unlikely sections";
+
     private const string LtoReason =
         "LTO emits compiler IR (LLVM bitcode, GCC GIMPLE) instead of machine code the checker can inspect; mixing code models under LTO fails at link: linking module flags 'Code Model': IDs have conflicting values; kexec does not support the many text sections LTO emits";
 
@@ -139,34 +148,27 @@ public static class FlagPolicy
         // Sanitizers and instrumentation: calls and tables a relocated blob cannot serve. Specific rows before the general ones.
         new("-fsanitize=kcfi", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
             "kernel CFI adds __cfi_ preambles and a .kcfi_traps table of code addresses that only a kernel's trap handler knows how to use"),
-        new("-fsanitize=cfi*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
-            "control-flow integrity needs LTO and calls into a runtime (__cfi_check, __cfi_slowpath) that a relocated blob cannot make"),
-        new("-fcfi*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
-            "control-flow integrity needs LTO and calls into a runtime (__cfi_check, __cfi_slowpath) that a relocated blob cannot make"),
+        new("-fsanitize=cfi*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, CfiReason),
+        new("-fcfi*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, CfiReason),
         new("-fsanitize-coverage=*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
             "sanitizer coverage emits calls to __sanitizer_cov_* and tables of guard and PC addresses that a relocated blob cannot serve"),
         new("-fsanitize=*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, SanitizerReason),
         new("-fsanitize-*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
             "{flag} tunes the sanitizers, which the policy removes: " + SanitizerReason),
-        new("-pg", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
-            "-pg/-mfentry emit calls to __fentry__/mcount that a relocated blob cannot make"),
-        new("-mfentry", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
-            "-pg/-mfentry emit calls to __fentry__/mcount that a relocated blob cannot make"),
+        new("-pg", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, FentryReason),
+        new("-mfentry", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, FentryReason),
         new("-mrecord-mcount", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
             "-mrecord-mcount records every -pg call site in a __mcount_loc table of absolute addresses that nothing rebases"),
         new("-mnop-mcount", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
-            "-mnop-mcount only changes the call sites -pg emits, and -pg/-mfentry emit calls to __fentry__/mcount that a relocated blob cannot make"),
+            "-mnop-mcount only changes the call sites -pg emits, and " + FentryReason),
         new("-fprofile-arcs", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, ProfileReason),
         new("-ftest-coverage", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, ProfileReason),
         new("--coverage", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, ProfileReason),
         new("-fprofile-generate*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, ProfileReason),
         new("-fprofile-instr-generate*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, ProfileReason),
-        new("-fprofile-use*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
-            "profile feedback comes from an instrumented build the policy does not allow, and moves code into .text.hot/.text.unlikely sections"),
-        new("-fprofile-sample-use*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
-            "profile feedback comes from an instrumented build the policy does not allow, and moves code into .text.hot/.text.unlikely sections"),
-        new("-fprofile-instr-use*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
-            "profile feedback comes from an instrumented build the policy does not allow, and moves code into .text.hot/.text.unlikely sections"),
+        new("-fprofile-use*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, ProfileFeedbackReason),
+        new("-fprofile-sample-use*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, ProfileFeedbackReason),
+        new("-fprofile-instr-use*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers, ProfileFeedbackReason),
         new("-finstrument-functions*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
             "-finstrument-functions emits calls to __cyg_profile_func_enter/__cyg_profile_func_exit that a relocated blob cannot make"),
         new("-fxray-*", Category.Instrumentation, RuleAction.Remove, KeptBy.KeepSanitizers,
