@@ -303,7 +303,7 @@ public sealed class Checker
         }
         try
         {
-            var elf = new ElfFile(data);
+            using var elf = new ElfFile(data);
             if (LtoInput.Describe(elf) is { } gccLto)
                 findings.Add(Lto(path, objectName, gccLto));
             new ObjectChecker(elf, _options, path, objectName, result, findings).Run();

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace PicGuard.Elf;
@@ -41,21 +44,47 @@ public readonly record struct ElfSymbol(
 }
 
 /// <summary>One relocation entry (REL or RELA), decoded.</summary>
-public readonly record struct ElfRelocation(ulong Offset, uint Type, uint SymbolIndex, long Addend, bool HasAddend);
+/// <remarks>
+/// Type and symbol index share one field: a struct of four fields is kept in registers by the compiler,
+/// one of five is copied through the stack on every entry of the checker's hot loop.
+/// </remarks>
+public readonly record struct ElfRelocation
+{
+    private readonly ulong _typeAndSymbol;
+
+    public ElfRelocation(ulong offset, uint type, uint symbolIndex, long addend, bool hasAddend)
+    {
+        Offset = offset;
+        _typeAndSymbol = type | (ulong)symbolIndex << 32;
+        Addend = addend;
+        HasAddend = hasAddend;
+    }
+
+    public ulong Offset { get; }
+    public uint Type => (uint)_typeAndSymbol;
+    public uint SymbolIndex => (uint)(_typeAndSymbol >> 32);
+    public long Addend { get; }
+    public bool HasAddend { get; }
+}
 
 /// <summary>
 /// A little-endian ELF32 or ELF64 file held in memory. Construction validates the header and
 /// the section header table; every later access (section data, symbols, relocations, strings)
 /// is bounds-checked against the buffer and throws <see cref="ElfFormatException"/> naming the
 /// broken structure. The reader knows nothing of rules.
+/// The decoded section headers live in an array borrowed from a pool; <see cref="Dispose"/> gives
+/// it back (an undisposed file simply leaves it to the garbage collector).
 /// </summary>
-public sealed class ElfFile
+public sealed class ElfFile : IDisposable
 {
     private readonly ReadOnlyMemory<byte> _data;
-    private readonly ElfSection[] _sections;
+    private ElfSection[] _sections;
+    private int _count;
+    private IReadOnlyList<ElfSection>? _sectionList;
     private readonly int _sectionNameTable;
     private string?[]? _sectionNames;
-    private ElfSymbolTable?[]? _symbolTables;
+    private ElfSymbolTable? _symbolTable; // an object has one symbol table: no per-section cache for it
+    private Dictionary<uint, ElfSymbolTable>? _otherSymbolTables;
 
     public bool Is64Bit { get; }
     public ElfFileType FileType { get; }
@@ -63,10 +92,10 @@ public sealed class ElfFile
     public ushort RawMachine { get; }
     public ulong Entry { get; }
     public ReadOnlyMemory<byte> Data => _data;
-    public IReadOnlyList<ElfSection> Sections => _sections;
+    public IReadOnlyList<ElfSection> Sections => _sectionList ??= new ArraySegment<ElfSection>(_sections, 0, _count);
 
     /// <summary>The section headers as a span, for loops that should not copy each header through an enumerator.</summary>
-    public ReadOnlySpan<ElfSection> SectionSpan => _sections;
+    public ReadOnlySpan<ElfSection> SectionSpan => new(_sections, 0, _count);
 
     public const int HeaderSize32 = 52;
     public const int HeaderSize64 = 64;
@@ -147,24 +176,37 @@ public sealed class ElfFile
             throw new ElfFormatException($"section header table at 0x{shoff:x} with {count} entries of 0x{shentsize:x} bytes runs past end of file (size 0x{span.Length:x})");
         CheckRange(shoff, count * shentsize, "section header table");
 
-        // Every element is written below, so the array need not be zeroed first (it is often a large-object allocation).
-        _sections = GC.AllocateUninitializedArray<ElfSection>((int)count);
+        // Borrowed, not allocated: objects built with -ffunction-sections have thousands of sections, and a checker reads one object after another.
+        _sections = ArrayPool<ElfSection>.Shared.Rent((int)count);
         for (int i = 0; i < (int)count; i++)
         {
-            var s = ReadSection(span, i, shoff + (ulong)i * shentsize, shentsize);
+            ref var s = ref _sections[i];
+            s = ReadSection(span, i, shoff + (ulong)i * shentsize, shentsize);
             if (s.HasFileData && s.Size != 0 && (s.Offset > (ulong)span.Length || s.Size > (ulong)span.Length - s.Offset))
+            {
+                Dispose();
                 throw new ElfFormatException($"section [{i}] data at 0x{s.Offset:x} with size 0x{s.Size:x} runs past end of file (size 0x{span.Length:x})");
-            _sections[i] = s;
+            }
+            _count = i + 1;
         }
 
         if (nameTable >= count && nameTable != 0)
+        {
+            Dispose();
             throw new ElfFormatException($"section name string table index {nameTable} (e_shstrndx) is out of range (section count {count})");
+        }
         _sectionNameTable = (int)nameTable;
     }
 
     private ElfSection ReadSection(ReadOnlySpan<byte> span, int index, ulong offset, ushort entrySize)
     {
         var h = span.Slice((int)offset, entrySize);
+        if (Is64Bit && BitConverter.IsLittleEndian)
+        {
+            // The file's layout is the host's: one unaligned read of the whole header.
+            var raw = MemoryMarshal.Read<Elf64SectionHeader>(h);
+            return new ElfSection(index, raw.Name, (ElfSectionType)raw.Type, (ElfSectionFlags)raw.Flags, raw.Address, raw.Offset, raw.Size, raw.Link, raw.Info, raw.Alignment, raw.EntrySize);
+        }
         return Is64Bit
             ? new ElfSection(index, U32(h, 0), (ElfSectionType)U32(h, 4), (ElfSectionFlags)U64(h, 8), U64(h, 16), U64(h, 24), U64(h, 32), U32(h, 40), U32(h, 44), U64(h, 48), U64(h, 56))
             : new ElfSection(index, U32(h, 0), (ElfSectionType)U32(h, 4), (ElfSectionFlags)U32(h, 8), U32(h, 12), U32(h, 16), U32(h, 20), U32(h, 24), U32(h, 28), U32(h, 32), U32(h, 36));
@@ -183,8 +225,8 @@ public sealed class ElfFile
 
     public ElfSection GetSection(uint index)
     {
-        if (index >= (uint)_sections.Length)
-            throw new ElfFormatException($"section index {index} is out of range (section count {_sections.Length})");
+        if (index >= (uint)_count)
+            throw new ElfFormatException($"section index {index} is out of range (section count {_count})");
         return _sections[index];
     }
 
@@ -192,9 +234,9 @@ public sealed class ElfFile
     public string SectionName(in ElfSection section)
     {
         if (_sectionNameTable == 0) return $"[{section.Index}]";
-        if ((uint)section.Index >= (uint)_sections.Length || _sections[section.Index].NameOffset != section.NameOffset)
+        if ((uint)section.Index >= (uint)_count || _sections[section.Index].NameOffset != section.NameOffset)
             return ReadString(_sections[_sectionNameTable], section.NameOffset, "section name");
-        var names = _sectionNames ??= new string?[_sections.Length];
+        var names = _sectionNames ??= new string?[_count];
         return names[section.Index] ??= ReadString(_sections[_sectionNameTable], section.NameOffset, "section name");
     }
 
@@ -202,12 +244,14 @@ public sealed class ElfFile
     public bool SectionNameStartsWith(in ElfSection section, ReadOnlySpan<byte> prefix) => SectionNameBytes(section).StartsWith(prefix);
 
     /// <summary>The section's name bytes up to the end of the name table (not cut at the NUL); empty when out of range. Allocates nothing.</summary>
-    public ReadOnlySpan<byte> SectionNameBytes(in ElfSection section)
-    {
-        if (_sectionNameTable == 0) return default;
-        var table = SectionData(_sections[_sectionNameTable]);
-        return section.NameOffset >= (uint)table.Length ? default : table.Slice((int)section.NameOffset);
-    }
+    public ReadOnlySpan<byte> SectionNameBytes(in ElfSection section) => SectionNameBytes(section, SectionNameTable);
+
+    /// <summary>As <see cref="SectionNameBytes(in ElfSection)"/> with the name table already in hand (<see cref="SectionNameTable"/>), for loops over every section.</summary>
+    public static ReadOnlySpan<byte> SectionNameBytes(in ElfSection section, ReadOnlySpan<byte> nameTable) =>
+        section.NameOffset >= (uint)nameTable.Length ? default : nameTable.Slice((int)section.NameOffset);
+
+    /// <summary>The section name string table's bytes (e_shstrndx); empty when there is none.</summary>
+    public ReadOnlySpan<byte> SectionNameTable => _sectionNameTable == 0 ? default : SectionData(_sections[_sectionNameTable]);
 
     /// <summary>Reads a NUL-terminated string at <paramref name="offset"/> of a string table section.</summary>
     public string ReadString(in ElfSection stringTable, uint offset, string what)
@@ -228,14 +272,18 @@ public sealed class ElfFile
     public ElfSymbolTable GetSymbolTable(uint index)
     {
         var section = GetSection(index);
-        var tables = _symbolTables ??= new ElfSymbolTable?[_sections.Length];
-        return tables[index] ??= new ElfSymbolTable(this, section);
+        if (_symbolTable is { } first && first.SectionIndex == (int)index) return first;
+        if (_symbolTable is null) return _symbolTable = new ElfSymbolTable(this, section);
+        var others = _otherSymbolTables ??= new();
+        if (!others.TryGetValue(index, out var table))
+            others.Add(index, table = new ElfSymbolTable(this, section));
+        return table;
     }
 
     /// <summary>The SHT_SYMTAB_SHNDX section linked to the given symbol table, if any.</summary>
     internal ElfSection? FindExtendedIndexTable(int symbolTableIndex)
     {
-        foreach (var s in _sections)
+        foreach (var s in SectionSpan)
             if (s.Type == ElfSectionType.SymbolTableSectionIndex && s.Link == (uint)symbolTableIndex)
                 return s;
         return null;
@@ -264,6 +312,27 @@ public sealed class ElfFile
         return new RelocationReader(SectionData(section), section.Type == ElfSectionType.Rela, Is64Bit);
     }
 
+    /// <summary>Gives the section header array back to the pool; the file then has no sections. Spans taken from <see cref="SectionSpan"/> must not be used after.</summary>
+    public void Dispose()
+    {
+        var borrowed = _sections;
+        if (borrowed.Length == 0) return;
+        _sections = [];
+        _count = 0;
+        _sectionList = null;
+        ArrayPool<ElfSection>.Shared.Return(borrowed);
+    }
+
+    /// <summary>Elf64_Shdr as it lies in a little-endian file.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct Elf64SectionHeader
+    {
+        public readonly uint Name, Type;
+        public readonly ulong Flags, Address, Offset, Size;
+        public readonly uint Link, Info;
+        public readonly ulong Alignment, EntrySize;
+    }
+
     internal static ushort U16(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt16LittleEndian(s.Slice(o));
     internal static uint U32(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt32LittleEndian(s.Slice(o));
     internal static ulong U64(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt64LittleEndian(s.Slice(o));
@@ -273,6 +342,7 @@ public sealed class ElfFile
 public readonly ref struct RelocationReader
 {
     private readonly ReadOnlySpan<byte> _data;
+    private readonly ReadOnlySpan<Elf64Rela> _rela64; // the common case, read in place when the host is little-endian too
     private readonly bool _rela;
     private readonly bool _is64;
     private readonly int _entrySize;
@@ -283,27 +353,65 @@ public readonly ref struct RelocationReader
         _rela = rela;
         _is64 = is64;
         _entrySize = (rela, is64) switch { (true, true) => 24, (true, false) => 12, (false, true) => 16, _ => 8 };
+        if (rela && is64 && BitConverter.IsLittleEndian)
+            _rela64 = MemoryMarshal.Cast<byte, Elf64Rela>(data);
     }
 
     public int Count => _data.Length / _entrySize;
 
     public ElfRelocation this[int i]
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            var e = _data.Slice(i * _entrySize, _entrySize);
-            if (_is64)
+            if (!_rela64.IsEmpty)
             {
-                ulong info = ElfFile.U64(e, 8);
-                long addend = _rela ? (long)ElfFile.U64(e, 16) : 0;
-                return new ElfRelocation(ElfFile.U64(e, 0), (uint)info, (uint)(info >> 32), addend, _rela);
+                ref readonly var e = ref _rela64[i];
+                return new ElfRelocation(e.Offset, (uint)e.Info, (uint)(e.Info >> 32), e.Addend, true);
             }
-            else
-            {
-                uint info = ElfFile.U32(e, 4);
-                long addend = _rela ? (int)ElfFile.U32(e, 8) : 0;
-                return new ElfRelocation(ElfFile.U32(e, 0), info & 0xff, info >> 8, addend, _rela);
-            }
+            return Decode(i);
         }
+    }
+
+    /// <summary>Just the type of entry <paramref name="i"/>: what a loop tests before it needs the whole entry.</summary>
+    public uint TypeAt(int i)
+    {
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        static uint Slow(in RelocationReader reader, int i) => reader.Decode(i).Type;
+        return !_rela64.IsEmpty ? (uint)_rela64[i].Info : Slow(this, i);
+    }
+
+    /// <summary>Just the symbol index of entry <paramref name="i"/>.</summary>
+    public uint SymbolAt(int i)
+    {
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        static uint Slow(in RelocationReader reader, int i) => reader.Decode(i).SymbolIndex;
+        return !_rela64.IsEmpty ? (uint)(_rela64[i].Info >> 32) : Slow(this, i);
+    }
+
+    private ElfRelocation Decode(int i)
+    {
+        var e = _data.Slice(i * _entrySize, _entrySize);
+        if (_is64)
+        {
+            ulong info = ElfFile.U64(e, 8);
+            long addend = _rela ? (long)ElfFile.U64(e, 16) : 0;
+            return new ElfRelocation(ElfFile.U64(e, 0), (uint)info, (uint)(info >> 32), addend, _rela);
+        }
+        else
+        {
+            uint info = ElfFile.U32(e, 4);
+            long addend = _rela ? (int)ElfFile.U32(e, 8) : 0;
+            return new ElfRelocation(ElfFile.U32(e, 0), info & 0xff, info >> 8, addend, _rela);
+        }
+    }
+
+    /// <summary>Elf64_Rela as it lies in a little-endian file.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct Elf64Rela
+    {
+        public readonly ulong Offset;
+        public readonly ulong Info;
+        public readonly long Addend;
     }
 }

@@ -92,6 +92,22 @@ public sealed class ElfSymbolTable
         return symbol.NameOffset >= (uint)table.Length ? ReadOnlySpan<byte>.Empty : table.Slice((int)symbol.NameOffset);
     }
 
+    /// <summary>
+    /// Symbol <paramref name="index"/>'s type and its string table from the name on (as <see cref="RawNameBytes(in ElfSymbol)"/>),
+    /// reading only st_name and st_info: the cheap test a classifier makes once per symbol.
+    /// </summary>
+    public ReadOnlySpan<byte> RawNameBytes(uint index, out ElfSymbolType type)
+    {
+        if (index >= (uint)Count)
+            throw new ElfFormatException($"symbol index {index} is out of range (symbol table [{_section.Index}] has {Count} entries)");
+        var data = _file.Data.Span;
+        var e = data.Slice((int)_section.Offset + (int)index * _entrySize, _entrySize);
+        uint name = ElfFile.U32(e, 0);
+        type = (ElfSymbolType)(e[_file.Is64Bit ? 4 : 12] & 0xf);
+        if (_strings.Type == ElfSectionType.NoBits || name >= _strings.Size) return ReadOnlySpan<byte>.Empty;
+        return data.Slice((int)_strings.Offset + (int)name, (int)(_strings.Size - name));
+    }
+
     /// <summary>The symbol's name without allocating; empty when the name is out of range.</summary>
     public ReadOnlySpan<byte> NameBytes(in ElfSymbol symbol)
     {

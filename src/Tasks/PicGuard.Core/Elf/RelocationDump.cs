@@ -70,7 +70,7 @@ public static class RelocationDump
         int before = list.Count;
         try
         {
-            var elf = new ElfFile(data);
+            using var elf = new ElfFile(data);
             foreach (var section in elf.Sections)
             {
                 if (section.Type is not (ElfSectionType.Rel or ElfSectionType.Rela)) continue;

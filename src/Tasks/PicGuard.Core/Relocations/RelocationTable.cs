@@ -13,6 +13,7 @@ namespace PicGuard.Relocations;
 public sealed class RelocationTable
 {
     private readonly RelocationType[] _byNumber;
+    private readonly RelocationKind[] _kindByNumber;
 
     public ElfMachine Machine { get; }
     /// <summary>The ELF class the table is for: the same machine number can mean different numbering or pointer width per class.</summary>
@@ -43,6 +44,7 @@ public sealed class RelocationTable
                 throw new InvalidOperationException($"{name}: relocation type {row.Number} listed twice");
             _byNumber[row.Number] = row with { Name = prefix + row.Name };
         }
+        _kindByNumber = _byNumber.Select(r => r.Kind).ToArray();
         PointerType = this[pointerType];
         if (PointerType.Kind != Absolute)
             throw new InvalidOperationException($"{name}: pointer type {pointerType} is not an absolute row");
@@ -53,7 +55,10 @@ public sealed class RelocationTable
         type < (uint)_byNumber.Length ? _byNumber[type] : UnknownRow(type);
 
     /// <summary>Just the kind of <paramref name="type"/>: what the hot loop tests before it needs the row.</summary>
-    public RelocationKind KindOf(uint type) => type < (uint)_byNumber.Length ? _byNumber[type].Kind : Unknown;
+    public RelocationKind KindOf(uint type) => type < (uint)_kindByNumber.Length ? _kindByNumber[type] : Unknown;
+
+    /// <summary>Every type's kind by number (at least 256 entries; numbers past the end are Unknown), for a loop that holds it in hand.</summary>
+    public ReadOnlySpan<RelocationKind> KindsByNumber => _kindByNumber;
 
     private RelocationType UnknownRow(uint type) => new(type, $"{Prefix}<unknown:{type}>", Unknown);
 

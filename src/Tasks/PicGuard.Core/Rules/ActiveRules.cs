@@ -13,8 +13,13 @@ internal sealed class ActiveRules
 {
     private static readonly ConditionalWeakTable<CheckOptions, ActiveRules> Cache = new();
 
-    /// <summary>Relocation rules by kind, and the kinds any of them looks at.</summary>
-    public sealed record Index((Rule Rule, Severity Severity)[][] ByKind, uint KindMask);
+    /// <summary>One relocation rule in force; <see cref="Slot"/> is its bit in a mask of the rules that apply to a section.</summary>
+    public readonly record struct Entry(Rule Rule, Severity Severity, int Slot);
+
+    /// <summary>
+    /// The relocation rules in force (in slot order), the same rules by kind, and the kinds any of them looks at.
+    /// </summary>
+    public sealed record Index(Entry[] Rules, Entry[][] ByKind, uint KindMask);
 
     private readonly (Rule Rule, Severity Severity)[] _relocation;
     private readonly Index?[] _indexes = new Index?[8];
@@ -55,11 +60,13 @@ internal sealed class ActiveRules
             RelocationCheck.NotAcceptedByLoader => loaderList,
             RelocationCheck.Overflow => loadAddress,
             _ => true,
-        }).ToArray();
+        }).Select((r, slot) => new Entry(r.Rule, r.Severity, slot)).ToArray();
+        if (rules.Length > 64)
+            throw new InvalidOperationException("more than 64 relocation rules: widen the per-section rule mask");
         var byKind = Enum.GetValues<RelocationKind>()
             .Select(k => rules.Where(r => (r.Rule.Relocation!.KindMask & 1u << (int)k) != 0).ToArray())
             .ToArray();
-        return new Index(byKind, rules.Aggregate(0u, (m, r) => m | r.Rule.Relocation!.KindMask));
+        return new Index(rules, byKind, rules.Aggregate(0u, (m, r) => m | r.Rule.Relocation!.KindMask));
     }
 
     /// <summary>By type number, whether the profile's loader applies the type; null when the profile has no list for this machine.</summary>

@@ -11,6 +11,33 @@ public static class Glob
         return false;
     }
 
+    /// <summary>
+    /// As <see cref="MatchesAny(string, IReadOnlyList{string}?)"/> for a name still in the file's bytes (UTF-8, without its NUL):
+    /// an ASCII name is matched byte by byte without decoding it; any other is decoded first.
+    /// </summary>
+    public static bool MatchesAny(ReadOnlySpan<byte> utf8Name, IReadOnlyList<string>? patterns)
+    {
+        if (patterns is null) return false;
+        if (!System.Text.Ascii.IsValid(utf8Name)) return MatchesAny(System.Text.Encoding.UTF8.GetString(utf8Name), patterns);
+        foreach (var p in patterns)
+            if (Matches(utf8Name, p)) return true;
+        return false;
+    }
+
+    private static bool Matches(ReadOnlySpan<byte> ascii, ReadOnlySpan<char> pattern)
+    {
+        int t = 0, p = 0, star = -1, mark = 0;
+        while (t < ascii.Length)
+        {
+            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == ascii[t])) { t++; p++; }
+            else if (p < pattern.Length && pattern[p] == '*') { star = p++; mark = t; }
+            else if (star >= 0) { p = star + 1; t = ++mark; }
+            else return false;
+        }
+        while (p < pattern.Length && pattern[p] == '*') p++;
+        return p == pattern.Length;
+    }
+
     public static bool Matches(ReadOnlySpan<char> text, ReadOnlySpan<char> pattern)
     {
         int t = 0, p = 0, star = -1, mark = 0;

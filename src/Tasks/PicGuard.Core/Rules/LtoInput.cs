@@ -32,11 +32,13 @@ public static class LtoInput
     {
         bool lto = false;
         string? model = null;
-        foreach (var s in elf.Sections)
+        var names = elf.SectionNameTable;
+        foreach (ref readonly var s in elf.SectionSpan)
         {
-            if (!elf.SectionNameStartsWith(s, GccLtoPrefix)) continue;
+            var name = ElfFile.SectionNameBytes(s, names);
+            if (name.Length < 2 || name[1] != GccLtoPrefix[1] || !name.StartsWith(GccLtoPrefix)) continue; // the second byte rejects nearly every name
             lto = true;
-            if (!elf.SectionNameStartsWith(s, GccOptions) || s.Type == ElfSectionType.NoBits) continue;
+            if (!name.StartsWith(GccOptions) || s.Type == ElfSectionType.NoBits) continue;
             var options = elf.SectionData(s);
             int at = options.IndexOf(CodeModelOption);
             if (at < 0) continue;

@@ -24,7 +24,9 @@ internal sealed class ObjectChecker
     private readonly (Rule Rule, Severity Severity)[] _sectionRules;
     private readonly (Rule Rule, Severity Severity)[] _objectRules;
     private readonly uint _relocationKindMask;
-    private readonly (Rule Rule, Severity Severity)[][] _relocationRulesByKind;
+    private readonly ActiveRules.Entry[] _relocationRules;
+    private readonly ActiveRules.Entry[][] _relocationRulesByKind;
+    private readonly bool _tallyOnly;
     private readonly bool _linked;
     private readonly bool[] _restricted;
     private readonly bool[] _allowedTarget;
@@ -34,7 +36,7 @@ internal sealed class ObjectChecker
     private FunctionIndex? _functions;
     private SourceLocator? _sources;
     private ElfSymbolTable? _symbols;
-    private uint? _symbolsIndex;
+    private uint _symbolsIndex = uint.MaxValue;
     private sbyte[]? _instrumentation;
 
     public ObjectChecker(ElfFile elf, CheckOptions options, string path, string objectName, CheckResult result, FindingSet findings)
@@ -76,7 +78,9 @@ internal sealed class ObjectChecker
         // Rules whose precondition does not hold for this object cost nothing in the hot loop; per kind,
         // the rules that can match it: a PC-relative call meets one or two rules, not all of them.
         var index = active.Relocation(anyRestricted, _loaderApplies is not null, _loadAddress is not null);
+        _relocationRules = index.Rules;
         _relocationRulesByKind = index.ByKind;
+        _tallyOnly = findings.TallyOnly;
         _relocationKindMask = index.KindMask;
     }
 
@@ -116,9 +120,20 @@ internal sealed class ObjectChecker
     private void CheckSections()
     {
         if (_sectionRules.Length == 0) return;
+        // Every prefix is ".x…": a section whose second name byte starts none of them, and that has none of the flags, is skipped at once.
+        Span<bool> secondBytes = stackalloc bool[256];
+        var flags = ElfSectionFlags.None;
+        foreach (var (rule, _) in _sectionRules)
+        {
+            var match = rule.Section!;
+            foreach (var prefix in match.NamePrefixBytes) secondBytes[prefix[1]] = true;
+            if (match.FlagMachine == ElfMachine.None || _elf.Machine == match.FlagMachine) flags |= match.Flag;
+        }
+        var names = _elf.SectionNameTable;
         foreach (ref readonly var section in _elf.SectionSpan)
         {
-            var name = _elf.SectionNameBytes(section);
+            var name = ElfFile.SectionNameBytes(section, names);
+            if ((name.Length < 2 || !secondBytes[name[1]]) && (section.Flags & flags) == 0) continue;
             foreach (var (rule, severity) in _sectionRules)
             {
                 var match = rule.Section!;
@@ -144,7 +159,8 @@ internal sealed class ObjectChecker
     {
         if (_elf.Sections.Count == 0) return;
         bool anyRelocations = false;
-        foreach (ref readonly var section in _elf.SectionSpan)
+        var sections = _elf.SectionSpan;
+        foreach (ref readonly var section in sections)
         {
             if (section.Type != ElfSectionType.Rela && section.Type != ElfSectionType.Rel) continue;
             var relocations = _elf.GetRelocations(section);
@@ -154,55 +170,63 @@ internal sealed class ObjectChecker
 
             // The patched section: one for an object's relocation section, looked up by address for a linked file's dynamic ones.
             int fixedTarget = -1;
+            ulong applies = ulong.MaxValue; // the rules that apply to the patched section, by slot
+            uint kindMask = _relocationKindMask;
             if (section.Info != 0)
             {
                 fixedTarget = _elf.GetSection(section.Info).Index;
-                if (!_elf.SectionSpan[fixedTarget].IsAllocated) continue; // debug info and other unloaded sections
+                if (!sections[fixedTarget].IsAllocated) continue; // debug info and other unloaded sections
+                (applies, kindMask) = RulesFor(sections[fixedTarget]);
+                if (kindMask == 0) continue;
             }
             else if (!_linked)
             {
                 continue; // an object's relocation section that patches nothing
             }
 
-            var sections = _elf.SectionSpan;
-            for (int i = 0; i < relocations.Count; i++)
+            var kinds = _table.KindsByNumber;
+            int count = relocations.Count;
+            for (int i = 0; i < count; i++)
             {
-                var r = relocations[i];
-                var kind = _table.KindOf(r.Type);
-                if ((_relocationKindMask & 1u << (int)kind) == 0) continue;
-                int patchedIndex = fixedTarget >= 0 ? fixedTarget : FindSectionIndexByAddress(r.Offset);
-                if (patchedIndex < 0) continue;
-                ref readonly var p = ref sections[patchedIndex];
-                if (!p.IsAllocated) continue;
-                foreach (var (rule, severity) in _relocationRulesByKind[(int)kind])
+                uint type = relocations.TypeAt(i);
+                var kind = type < (uint)kinds.Length ? kinds[(int)type] : RelocationKind.Unknown;
+                if ((kindMask & 1u << (int)kind) == 0) continue;
+                // The entry is decoded field by field, as each check needs it: most relocations are only counted.
+                int patchedIndex = fixedTarget;
+                if (patchedIndex < 0)
                 {
-                    var match = rule.Relocation!;
-                    if (!match.AppliesTo(p.Flags)) continue;
-                    if (match.ExcludedSections is { } excluded && Glob.MatchesAny(_elf.SectionName(p), excluded)) continue;
-                    switch (match.Check)
+                    patchedIndex = FindSectionIndexByAddress(relocations[i].Offset);
+                    if (patchedIndex < 0) continue;
+                    (applies, _) = RulesFor(sections[patchedIndex]);
+                }
+                ref readonly var p = ref sections[patchedIndex];
+                foreach (var entry in _relocationRulesByKind[(int)kind])
+                {
+                    if ((applies & 1UL << entry.Slot) == 0) continue;
+                    var (rule, severity, _) = entry;
+                    switch (rule.Relocation!.Check)
                     {
                         case RelocationCheck.Kind:
-                            Report(rule, severity, section, p, r, _table[r.Type], null);
+                            Report(rule, severity, section, p, relocations, i, null);
                             break;
                         case RelocationCheck.InstrumentationTarget:
-                            if (InstrumentationTarget(section, r) is { } row)
-                                Report(rule, severity, section, p, r, _table[r.Type], $"{RelocationVerb(kind)} instrumentation entry {{target}}, emitted by {row.ProducedBy}", row.Fix);
+                            if (InstrumentationTarget(section, relocations.SymbolAt(i)) is { } row)
+                                Report(rule, severity, section, p, relocations, i, $"{RelocationVerb(kind)} instrumentation entry {{target}}, emitted by {row.ProducedBy}", row.Fix);
                             break;
                         case RelocationCheck.Confinement:
-                            if (_restricted[p.Index] && ConfinementTarget(section, r, p) is { } t)
-                                Report(rule, severity, section, p, r, _table[r.Type], $"section mismatch in reference: {{from}} (section: {{section}}) -> {t.Name} (section: {t.Section})");
+                            if (_restricted[p.Index] && ConfinementTarget(section, relocations[i], p) is { } t)
+                                Report(rule, severity, section, p, relocations, i, $"section mismatch in reference: {{from}} (section: {{section}}) -> {t.Name} (section: {t.Section})");
                             break;
                         case RelocationCheck.NotAcceptedByLoader:
-                            if (r.Type >= (uint)_loaderApplies!.Length || !_loaderApplies[r.Type])
+                            if (type >= (uint)_loaderApplies!.Length || !_loaderApplies[type])
                             {
-                                var type = _table[r.Type];
-                                Report(rule, severity, section, p, r, type,
-                                    $"{type.Name} ({r.Type}) against {{target}} is not applied by the {_profile.Name} loader (it applies {string.Join(", ", _profile.LoaderAppliesTypes[_elf.Machine])}; it would fail with 'Unknown rela relocation: {r.Type}')");
+                                Report(rule, severity, section, p, relocations, i,
+                                    $"{_table[type].Name} ({type}) against {{target}} is not applied by the {_profile.Name} loader (it applies {string.Join(", ", _profile.LoaderAppliesTypes[_elf.Machine])}; it would fail with 'Unknown rela relocation: {type}')");
                             }
                             break;
                         case RelocationCheck.Overflow:
-                            if (PlacementOverflow(section, p, r, _table[r.Type]) is { } overflow)
-                                Report(rule, severity, section, p, r, _table[r.Type], overflow);
+                            if (PlacementOverflow(section, p, relocations[i], _table[type]) is { } overflow)
+                                Report(rule, severity, section, p, relocations, i, overflow);
                             break;
                     }
                 }
@@ -214,6 +238,34 @@ internal sealed class ObjectChecker
             Add(new Diagnostic(rule, _profile.SeverityOf(rule), _path, _objectName,
                 $"machine {_elf.RawMachine} ({_elf.Machine}) has no relocation table; relocation rules were not run", ["fix: " + rule.Fix]));
         }
+    }
+
+    /// <summary>Whether the section's name matches one of <paramref name="globs"/>, tested on the name's bytes (decoded only when it is not plain).</summary>
+    private bool ExcludedByName(in ElfSection section, string[] globs)
+    {
+        var name = _elf.SectionNameBytes(section);
+        int end = name.IndexOf((byte)0);
+        return end >= 0 ? Glob.MatchesAny(name[..end], globs) : Glob.MatchesAny(_elf.SectionName(section), globs); // the string form reports a broken name
+    }
+
+    /// <summary>
+    /// Which relocation rules apply to relocations patching <paramref name="patched"/> (a bit per rule slot), and the kinds
+    /// those rules look at: decided once per relocation section from the section's flags and name, not per relocation.
+    /// </summary>
+    private (ulong Applies, uint KindMask) RulesFor(in ElfSection patched)
+    {
+        ulong applies = 0;
+        uint kinds = 0;
+        if (!patched.IsAllocated) return (0, 0);
+        foreach (var (rule, _, slot) in _relocationRules)
+        {
+            var match = rule.Relocation!;
+            if (!match.AppliesTo(patched.Flags)) continue;
+            if (match.ExcludedSections is { } excluded && ExcludedByName(patched, excluded)) continue;
+            applies |= 1UL << slot;
+            kinds |= match.KindMask;
+        }
+        return (applies, kinds);
     }
 
     private static string RelocationVerb(RelocationKind kind) => kind is RelocationKind.PltCall ? "call to" : "reference to";
@@ -230,7 +282,7 @@ internal sealed class ObjectChecker
     /// <summary>The symbol table a relocation section links to, decoded once while consecutive sections share it.</summary>
     private ElfSymbolTable Symbols(uint index)
     {
-        if (_symbols is null || _symbolsIndex != index)
+        if (_symbolsIndex != index || _symbols is null)
         {
             _symbols = _elf.GetSymbolTable(index);
             _symbolsIndex = index;
@@ -240,17 +292,17 @@ internal sealed class ObjectChecker
     }
 
     /// <summary>The instrumentation row the relocation's symbol matches; each symbol is classified once.</summary>
-    private InstrumentationSymbol? InstrumentationTarget(in ElfSection relocationSection, in ElfRelocation r)
+    private InstrumentationSymbol? InstrumentationTarget(in ElfSection relocationSection, uint symbolIndex)
     {
-        if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
+        if (symbolIndex == 0 || relocationSection.Link == 0) return null;
         var symbols = Symbols(relocationSection.Link);
-        if (r.SymbolIndex >= (uint)symbols.Count) return null;
+        if (symbolIndex >= (uint)symbols.Count) return null;
         _instrumentation ??= InstrumentationCache(symbols.Count);
-        ref sbyte cached = ref _instrumentation[r.SymbolIndex];
+        ref sbyte cached = ref _instrumentation[symbolIndex];
         if (cached == 0)
         {
-            var symbol = symbols[r.SymbolIndex];
-            var row = symbol.Type == ElfSymbolType.Section ? null : Instrumentation.Match(symbols.RawNameBytes(symbol));
+            var name = symbols.RawNameBytes(symbolIndex, out var type);
+            var row = type == ElfSymbolType.Section ? null : Instrumentation.Match(name);
             cached = row is null ? (sbyte)-1 : (sbyte)(1 + IndexOf(row));
         }
         return cached > 0 ? Instrumentation.Symbols[cached - 1] : null;
@@ -459,15 +511,16 @@ internal sealed class ObjectChecker
         }
     }
 
-    private void Report(Rule rule, Severity severity, in ElfSection relocationSection, in ElfSection patched, in ElfRelocation r, in RelocationType type, string? message, string? fix = null)
+    private void Report(Rule rule, Severity severity, in ElfSection relocationSection, in ElfSection patched, in RelocationReader relocations, int index, string? message, string? fix = null)
     {
-        if (_findings.TallyOnly)
+        if (_tallyOnly)
         {
             _findings.Tally(severity);
             return;
         }
         // Apart from Record, so counting never pays for the closure Record's repeat path allocates.
-        Record(rule, severity, relocationSection, patched, r, type, message, fix);
+        var r = relocations[index];
+        Record(rule, severity, relocationSection, patched, r, _table![r.Type], message, fix);
     }
 
     /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
