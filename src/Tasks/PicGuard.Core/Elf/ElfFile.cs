@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -72,8 +72,8 @@ public readonly record struct ElfRelocation
 /// the section header table; every later access (section data, symbols, relocations, strings)
 /// is bounds-checked against the buffer and throws <see cref="ElfFormatException"/> naming the
 /// broken structure. The reader knows nothing of rules.
-/// The decoded section headers live in an array borrowed from a pool; <see cref="Dispose"/> gives
-/// it back (an undisposed file simply leaves it to the garbage collector).
+/// The decoded section headers live in an array borrowed from a per-thread spare; <see cref="Dispose"/>
+/// gives it back (an undisposed file simply leaves it to the garbage collector).
 /// </summary>
 public sealed class ElfFile : IDisposable
 {
@@ -177,7 +177,7 @@ public sealed class ElfFile : IDisposable
         CheckRange(shoff, count * shentsize, "section header table");
 
         // Borrowed, not allocated: objects built with -ffunction-sections have thousands of sections, and a checker reads one object after another.
-        _sections = ArrayPool<ElfSection>.Shared.Rent((int)count);
+        _sections = RentSectionArray((int)count);
         for (int i = 0; i < (int)count; i++)
         {
             ref var s = ref _sections[i];
@@ -320,7 +320,26 @@ public sealed class ElfFile : IDisposable
         _sections = [];
         _count = 0;
         _sectionList = null;
-        ArrayPool<ElfSection>.Shared.Return(borrowed);
+        if (t_spareSections is null || t_spareSections.Length < borrowed.Length)
+            t_spareSections = borrowed;
+    }
+
+    /// <summary>
+    /// One spare section array per thread, the largest seen: a thread checks one object after another, so this is
+    /// all the pooling the checker needs (the shared array pool missed often for arrays of this size and this churn).
+    /// </summary>
+    [ThreadStatic] private static ElfSection[]? t_spareSections;
+
+    private static ElfSection[] RentSectionArray(int count)
+    {
+        var spare = t_spareSections;
+        if (spare is not null && spare.Length >= count)
+        {
+            t_spareSections = null;
+            return spare;
+        }
+        // Every element is written before it is read, so the array need not be zeroed; sized up to reuse it for more objects.
+        return GC.AllocateUninitializedArray<ElfSection>(Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)count)));
     }
 
     /// <summary>Elf64_Shdr as it lies in a little-endian file.</summary>

@@ -6,8 +6,8 @@ public static class Glob
     public static bool MatchesAny(string text, IReadOnlyList<string>? patterns)
     {
         if (patterns is null) return false;
-        foreach (var p in patterns)
-            if (Matches(text, p)) return true;
+        for (int i = 0; i < patterns.Count; i++) // not foreach: no enumerator to allocate
+            if (Matches(text, patterns[i])) return true;
         return false;
     }
 
@@ -19,8 +19,8 @@ public static class Glob
     {
         if (patterns is null) return false;
         if (!System.Text.Ascii.IsValid(utf8Name)) return MatchesAny(System.Text.Encoding.UTF8.GetString(utf8Name), patterns);
-        foreach (var p in patterns)
-            if (Matches(utf8Name, p)) return true;
+        for (int i = 0; i < patterns.Count; i++)
+            if (Matches(utf8Name, patterns[i])) return true;
         return false;
     }
 

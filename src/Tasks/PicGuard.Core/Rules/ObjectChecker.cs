@@ -204,31 +204,35 @@ internal sealed class ObjectChecker
                 {
                     if ((applies & 1UL << entry.Slot) == 0) continue;
                     var (rule, severity, _) = entry;
-                    switch (rule.Relocation!.Check)
+                    var check = rule.Relocation!.Check;
+                    InstrumentationSymbol? row = null;
+                    (string Name, string Section)? outside = null;
+                    string? overflow = null;
+                    bool found = check switch
                     {
-                        case RelocationCheck.Kind:
-                            Report(rule, severity, section, p, relocations, i, null);
-                            break;
-                        case RelocationCheck.InstrumentationTarget:
-                            if (InstrumentationTarget(section, relocations.SymbolAt(i)) is { } row)
-                                Report(rule, severity, section, p, relocations, i, $"{RelocationVerb(kind)} instrumentation entry {{target}}, emitted by {row.ProducedBy}", row.Fix);
-                            break;
-                        case RelocationCheck.Confinement:
-                            if (_restricted[p.Index] && ConfinementTarget(section, relocations[i], p) is { } t)
-                                Report(rule, severity, section, p, relocations, i, $"section mismatch in reference: {{from}} (section: {{section}}) -> {t.Name} (section: {t.Section})");
-                            break;
-                        case RelocationCheck.NotAcceptedByLoader:
-                            if (type >= (uint)_loaderApplies!.Length || !_loaderApplies[type])
-                            {
-                                Report(rule, severity, section, p, relocations, i,
-                                    $"{_table[type].Name} ({type}) against {{target}} is not applied by the {_profile.Name} loader (it applies {string.Join(", ", _profile.LoaderAppliesTypes[_elf.Machine])}; it would fail with 'Unknown rela relocation: {type}')");
-                            }
-                            break;
-                        case RelocationCheck.Overflow:
-                            if (PlacementOverflow(section, p, relocations[i], _table[type]) is { } overflow)
-                                Report(rule, severity, section, p, relocations, i, overflow);
-                            break;
+                        RelocationCheck.Kind => true,
+                        RelocationCheck.InstrumentationTarget => (row = InstrumentationTarget(section, relocations.SymbolAt(i))) is not null,
+                        RelocationCheck.Confinement => _restricted[p.Index] && (outside = ConfinementTarget(section, relocations[i], p)) is not null,
+                        RelocationCheck.NotAcceptedByLoader => type >= (uint)_loaderApplies!.Length || !_loaderApplies[type],
+                        RelocationCheck.Overflow => (overflow = PlacementOverflow(section, p, relocations[i], _table[type])) is not null,
+                        _ => false,
+                    };
+                    if (!found) continue;
+                    if (_tallyOnly)
+                    {
+                        _findings.Tally(severity); // counted only: nothing is described
+                        continue;
                     }
+                    string? message = check switch
+                    {
+                        RelocationCheck.InstrumentationTarget => $"{RelocationVerb(kind)} instrumentation entry {{target}}, emitted by {row!.ProducedBy}",
+                        RelocationCheck.Confinement => $"section mismatch in reference: {{from}} (section: {{section}}) -> {outside!.Value.Name} (section: {outside.Value.Section})",
+                        RelocationCheck.NotAcceptedByLoader => $"{_table[type].Name} ({type}) against {{target}} is not applied by the {_profile.Name} loader (it applies {string.Join(", ", _profile.LoaderAppliesTypes[_elf.Machine])}; it would fail with 'Unknown rela relocation: {type}')",
+                        RelocationCheck.Overflow => overflow,
+                        _ => null,
+                    };
+                    var r = relocations[i];
+                    Record(rule, severity, section, p, r, _table[type], message, row?.Fix);
                 }
             }
         }
@@ -509,18 +513,6 @@ internal sealed class ObjectChecker
         {
             return null; // broken debug info costs the source line, never the finding
         }
-    }
-
-    private void Report(Rule rule, Severity severity, in ElfSection relocationSection, in ElfSection patched, in RelocationReader relocations, int index, string? message, string? fix = null)
-    {
-        if (_tallyOnly)
-        {
-            _findings.Tally(severity);
-            return;
-        }
-        // Apart from Record, so counting never pays for the closure Record's repeat path allocates.
-        var r = relocations[index];
-        Record(rule, severity, relocationSection, patched, r, _table![r.Type], message, fix);
     }
 
     /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
