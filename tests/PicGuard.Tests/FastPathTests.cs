@@ -1,0 +1,127 @@
+using PicGuard.Elf;
+using PicGuard.Rules;
+using static PicGuard.Tests.Toolchain;
+
+namespace PicGuard.Tests;
+
+/// <summary>
+/// The checker's fast paths give what the plain ones give: per-field relocation reads, the section arrays a thread
+/// reuses from one object to the next, section-name globs matched on bytes, and rules decided once per section.
+/// </summary>
+[TestClass]
+public sealed class FastPathTests
+{
+    private static readonly string[] Policy = ["-O2", "-mcmodel=small", "-fpic", "-fvisibility=hidden", "-ffreestanding"];
+
+    [TestMethod]
+    public void RelocationFieldReads_AgreeWithWholeEntries_OnEveryClassAndFormat()
+    {
+        using var dir = new TempDir();
+        int checkedEntries = 0;
+        var formats = new HashSet<(bool Is64, ElfSectionType Type)>();
+        foreach (var (label, path) in ElfCorpus.CompileObjects(dir))
+        {
+            using var elf = new ElfFile(File.ReadAllBytes(path));
+            foreach (var section in elf.Sections)
+            {
+                if (section.Type is not (ElfSectionType.Rel or ElfSectionType.Rela)) continue;
+                var relocations = elf.GetRelocations(section);
+                for (int i = 0; i < relocations.Count; i++)
+                {
+                    var entry = relocations[i];
+                    Assert.AreEqual(entry.Type, relocations.TypeAt(i), $"{label} [{section.Index}] #{i}");
+                    Assert.AreEqual(entry.SymbolIndex, relocations.SymbolAt(i), $"{label} [{section.Index}] #{i}");
+                    checkedEntries++;
+                }
+                if (relocations.Count > 0) formats.Add((elf.Is64Bit, section.Type));
+            }
+        }
+        Assert.IsGreaterThan(500, checkedEntries);
+        CollectionAssert.IsSubsetOf(new[] { (true, ElfSectionType.Rela), (false, ElfSectionType.Rel) }, formats.ToList(), "the corpus covers RELA64 and REL32");
+    }
+
+    [TestMethod]
+    public void ElfRelocation_KeepsTypeAndSymbolApart_AtTheirFullWidth()
+    {
+        var r = new ElfRelocation(0x1234, 0xfffffffe, 0xfffffffd, -4, true);
+        Assert.AreEqual(0xfffffffeu, r.Type);
+        Assert.AreEqual(0xfffffffdu, r.SymbolIndex);
+        Assert.AreEqual(-4L, r.Addend);
+        Assert.AreEqual(0x1234UL, r.Offset);
+        Assert.AreEqual(new ElfRelocation(0x1234, 0xfffffffe, 0xfffffffd, -4, true), r);
+        Assert.AreNotEqual(new ElfRelocation(0x1234, 0xfffffffd, 0xfffffffe, -4, true), r);
+    }
+
+    [TestMethod]
+    public void SectionArray_ReusedAfterALargerObject_HoldsOnlyTheSmallerObjectsSections()
+    {
+        using var dir = new TempDir();
+        string many = string.Concat(Enumerable.Range(0, 300).Select(i => $"int f{i}(int x) {{ return x * {i + 2}; }}\n"));
+        byte[] large = File.ReadAllBytes(Compile(dir.Path, "many.c", many, Gcc, "-O2", "-ffunction-sections"));
+        byte[] small = File.ReadAllBytes(Compile(dir.Path, "one.c", "int one(int x) { return x + 1; }\n", Gcc, "-O2"));
+        var expected = new ElfFile(small).Sections.ToArray(); // never disposed: an array of its own
+
+        using (var big = new ElfFile(large))
+            Assert.IsGreaterThan(300, big.Sections.Count);
+        using var reused = new ElfFile(small); // takes the array the large object gave back
+
+        CollectionAssert.AreEqual(expected, reused.Sections.ToArray());
+        Assert.AreEqual(expected.Length, reused.SectionSpan.Length);
+        Assert.AreEqual(".text", reused.SectionName(reused.Sections.Single(s => s.IsExecutable)));
+        reused.Dispose();
+        Assert.AreEqual(0, reused.Sections.Count, "a disposed file has no sections, never another object's");
+    }
+
+    [TestMethod]
+    public void CheckingALargeObjectFirst_ChangesNothingInTheNextObjectsResult()
+    {
+        using var dir = new TempDir();
+        string many = string.Concat(Enumerable.Range(0, 300).Select(i => $"int w{i}; int *p{i} = &w{i};\n"));
+        string large = Compile(dir.Path, "many.c", many, Gcc, "-O2", "-fdata-sections");
+        string small = Compile(dir.Path, "one.c", "int word; int *pointer = &word;\n", Gcc, "-O2");
+        var checker = new Checker(CheckOptions.Default);
+
+        var alone = checker.CheckFile(small);
+        Assert.AreEqual(300, checker.CheckFile(large).Warnings);
+        var after = checker.CheckFile(small);
+
+        Assert.AreEqual(1, alone.Warnings);
+        CollectionAssert.AreEqual(alone.Diagnostics.Select(d => d.Format()).ToList(), after.Diagnostics.Select(d => d.Format()).ToList());
+    }
+
+    [TestMethod]
+    [DataRow(Gcc)]
+    [DataRow(Clang)]
+    public void PatchableFunctionEntries_AreNotDataPointers_ButOtherDataPointersAre(string compiler)
+    {
+        using var dir = new TempDir();
+        string obj = Compile(dir.Path, "patchable.c", "int word; int *word_pointer = &word; int get(void) { return *word_pointer; }\n",
+            compiler, [.. Policy, "-fpatchable-function-entry=2"]);
+        var dump = RelocationDump.Read(obj, File.ReadAllBytes(obj), []);
+        Assert.IsTrue(dump.Any(r => r.Section.Contains("__patchable_function_entries")), "the compiler emitted the section's absolute entries");
+
+        var result = new Checker(CheckOptions.Default).CheckFile(obj);
+
+        var pointer = result.Diagnostics.Single(d => d.Code == "PG0010");
+        Assert.AreEqual("word", pointer.Symbol);
+        Assert.IsFalse(result.Diagnostics.Any(d => d.Section == "__patchable_function_entries"));
+    }
+
+    [TestMethod]
+    [DataRow(".rodata.str1.1", ".rodata*", true)]
+    [DataRow(".rodata.str1.1", ".ro?ata.*", true)]
+    [DataRow(".data", ".rodata*", false)]
+    [DataRow("__patchable_function_entries", "__patchable_function_entries", true)]
+    [DataRow("__patchable_function_entries", "__patchable*x", false)]
+    [DataRow(".text.café", ".text.caf?", true)]
+    [DataRow(".text.café", ".text.café", true)]
+    [DataRow(".text.café", ".text.cafe", false)]
+    [DataRow("", "*", true)]
+    [DataRow("", "?", false)]
+    public void SectionGlobs_OnNameBytes_MatchAsOnText(string name, string pattern, bool matches)
+    {
+        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(name);
+        Assert.AreEqual(matches, Glob.MatchesAny(name, [pattern]));
+        Assert.AreEqual(matches, Glob.MatchesAny(utf8, [pattern]));
+    }
+}
