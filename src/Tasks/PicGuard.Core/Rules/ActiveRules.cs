@@ -13,8 +13,8 @@ internal sealed class ActiveRules
 {
     private static readonly ConditionalWeakTable<CheckOptions, ActiveRules> Cache = new();
 
-    /// <summary>One relocation rule in force; <see cref="Slot"/> is its bit in a mask of the rules that apply to a section.</summary>
-    public readonly record struct Entry(Rule Rule, Severity Severity, int Slot);
+    /// <summary>One relocation rule in force, with its check at hand; <see cref="Slot"/> is its bit in a mask of the rules that apply to a section.</summary>
+    public readonly record struct Entry(Rule Rule, Severity Severity, int Slot, RelocationCheck Check);
 
     /// <summary>
     /// The relocation rules in force (in slot order), the same rules by kind, and the kinds any of them looks at.
@@ -60,7 +60,7 @@ internal sealed class ActiveRules
             RelocationCheck.NotAcceptedByLoader => loaderList,
             RelocationCheck.Overflow => loadAddress,
             _ => true,
-        }).Select((r, slot) => new Entry(r.Rule, r.Severity, slot)).ToArray();
+        }).Select((r, slot) => new Entry(r.Rule, r.Severity, slot, r.Rule.Relocation!.Check)).ToArray();
         if (rules.Length > 64)
             throw new InvalidOperationException("more than 64 relocation rules: widen the per-section rule mask");
         var byKind = Enum.GetValues<RelocationKind>()

@@ -203,8 +203,7 @@ internal sealed class ObjectChecker
                 foreach (var entry in _relocationRulesByKind[(int)kind])
                 {
                     if ((applies & 1UL << entry.Slot) == 0) continue;
-                    var (rule, severity, _) = entry;
-                    var check = rule.Relocation!.Check;
+                    var (rule, severity, _, check) = entry;
                     InstrumentationSymbol? row = null;
                     (string Name, string Section)? outside = null;
                     string? overflow = null;
@@ -261,7 +260,7 @@ internal sealed class ObjectChecker
         ulong applies = 0;
         uint kinds = 0;
         if (!patched.IsAllocated) return (0, 0);
-        foreach (var (rule, _, slot) in _relocationRules)
+        foreach (var (rule, _, slot, _) in _relocationRules)
         {
             var match = rule.Relocation!;
             if (!match.AppliesTo(patched.Flags)) continue;
