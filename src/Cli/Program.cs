@@ -15,7 +15,14 @@ public static class Program
     public const int ExitFindings = 1;
     public const int ExitUsage = 2;
 
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        // Diagnostics can run to tens of thousands of lines: one buffered writer, flushed before the summary, not a write per line.
+        using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
+        int exit = Run(args, stdout, Console.Error);
+        stdout.Flush();
+        return exit;
+    }
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -185,7 +192,7 @@ public static class Program
 
         bool written = settings.Sarif
             ? Emit(settings.OutputFile, stdout, stderr, stream => SarifWriter.Write(stream, files, total, Environment.CurrentDirectory, exit))
-            : settings.SummaryOnly || Emit(settings.OutputFile, stdout, stderr, stream => WriteText(stream, total, settings.Verbose));
+            : settings.SummaryOnly || EmitText(settings.OutputFile, stdout, stderr, text => WriteText(text, total, settings.Verbose));
         if (!written) return ExitUsage;
         if (settings.Sarif)
             foreach (var d in total.Diagnostics.Where(SarifWriter.IsInputFinding))
@@ -204,9 +211,8 @@ public static class Program
         return line;
     }
 
-    private static void WriteText(Stream stream, CheckResult total, bool verbose)
+    private static void WriteText(TextWriter text, CheckResult total, bool verbose)
     {
-        using var text = new StreamWriter(stream, new System.Text.UTF8Encoding(false), bufferSize: -1, leaveOpen: true) { NewLine = "\n" };
         foreach (var d in total.Diagnostics)
             text.WriteLine(d.Format());
         if (verbose)
@@ -222,6 +228,21 @@ public static class Program
     /// Writes to <paramref name="outputFile"/> through a temporary file renamed into place (a reader never sees half a
     /// file), or to <paramref name="stdout"/> when no file is named. False, with a PG9004 line, when the file cannot be written.
     /// </summary>
+    private static bool EmitText(string? outputFile, TextWriter stdout, TextWriter stderr, Action<TextWriter> write)
+    {
+        if (outputFile is null)
+        {
+            write(stdout);
+            stdout.Flush();
+            return true;
+        }
+        return Emit(outputFile, stdout, stderr, stream =>
+        {
+            using var text = new StreamWriter(stream, new System.Text.UTF8Encoding(false), bufferSize: -1, leaveOpen: true) { NewLine = "\n" };
+            write(text);
+        });
+    }
+
     private static bool Emit(string? outputFile, TextWriter stdout, TextWriter stderr, Action<Stream> write)
     {
         if (outputFile is null)

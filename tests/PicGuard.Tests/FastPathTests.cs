@@ -124,4 +124,63 @@ public sealed class FastPathTests
         Assert.AreEqual(matches, Glob.MatchesAny(name, [pattern]));
         Assert.AreEqual(matches, Glob.MatchesAny(utf8, [pattern]));
     }
+
+    /// <summary>Calls from <paramref name="count"/> functions, each in its own section, to __fentry__ and __stack_chk_fail.</summary>
+    private static string Instrumented(string dir, string name, int count) =>
+        Compile(dir, name, string.Concat(Enumerable.Range(0, count).Select(i => $"int f{i}(int i) {{ char b[32]; b[i & 31] = (char)i; return b[(i + {i}) & 31]; }}\n")),
+            Gcc, "-O2", "-fno-pie", "-ffunction-sections", "-pg", "-mfentry", "-fstack-protector-all");
+
+    [TestMethod]
+    public void CallsToOneInstrumentationEntry_FromManySections_AreOneFinding_WithEveryCallCounted()
+    {
+        using var dir = new TempDir();
+        string obj = Instrumented(dir.Path, "many.c", 12);
+
+        var result = new Checker(CheckOptions.Default).CheckFile(obj);
+
+        var fentry = result.Diagnostics.Single(d => d.Code == "PG0005" && d.Symbol == "__fentry__");
+        Assert.AreEqual(12, fentry.Occurrences);
+        Assert.AreEqual(3, fentry.Context.Count(c => c.StartsWith("referenced by ", StringComparison.Ordinal)), string.Join("\n", fentry.Context));
+        StringAssert.Contains(string.Join("\n", fentry.Context), "referenced 9 more time(s)");
+        Assert.AreEqual(12, result.Diagnostics.Single(d => d.Code == "PG0005" && d.Symbol == "__stack_chk_fail").Occurrences);
+        Assert.AreEqual(24, result.Errors);
+    }
+
+    [TestMethod]
+    public void AnArchiveOverTheCap_CheckedInParallel_ListsWhatCheckFileLists()
+    {
+        using var dir = new TempDir();
+        var members = Enumerable.Range(0, 16).Select(i => Instrumented(dir.Path, $"m{i:d2}.c", 3 + i % 5)).ToArray();
+        string kernel = Compile(dir.Path, "k.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        string archive = Archive(dir.Path, "libinstrumented.a", [.. members, kernel, .. members]);
+        foreach (int cap in new[] { 1, 3, 7, 40, 0 })
+        {
+            var checker = new Checker(CheckOptions.Default with { MaxDiagnosticsPerFile = cap });
+            var expected = checker.CheckFile(archive);
+            string Text(CheckResult r) => $"{r.Errors} {r.Warnings} {r.Omitted}\n" + string.Join("\n", r.Diagnostics.Select(d => d.Format()));
+
+            for (int round = 0; round < 3; round++)
+                Assert.AreEqual(Text(expected), Text(checker.CheckFiles([archive], 2)[0]), $"cap {cap}, round {round}");
+            if (cap > 0) Assert.HasCount(cap, expected.Diagnostics, $"cap {cap}");
+            else Assert.IsGreaterThan(64, expected.Diagnostics.Count, "no cap: two PG0005 findings per instrumented member and the kernel object's");
+        }
+    }
+
+    [TestMethod]
+    public void TheCommand_WritesEveryLineOfALongListing_ThenTheSummary()
+    {
+        using var dir = new TempDir();
+        string got = Compile(dir.Path, "got.c", string.Concat(Enumerable.Range(0, 150).Select(i => $"extern int v{i}; int g{i}(void) {{ return v{i}; }}\n")), Gcc, "-O2", "-fpic");
+        string archive = Archive(dir.Path, "liblong.a", [.. Enumerable.Range(0, 4).Select(i => Instrumented(dir.Path, $"l{i:d2}.c", 4)), got]);
+        var inProcess = new StringWriter();
+        int expectedExit = PicGuard.Cli.Program.Run(["check", "--max-diagnostics", "0", archive], inProcess, new StringWriter());
+        string picguard = Path.Combine(AppContext.BaseDirectory, "picguard");
+
+        var run = Run(picguard, ["check", "--max-diagnostics", "0", archive]);
+
+        Assert.IsGreaterThan(64 * 1024, inProcess.ToString().Length, "longer than the output buffer");
+        Assert.AreEqual(expectedExit, run.ExitCode);
+        Assert.AreEqual(inProcess.ToString(), run.StdOut);
+        StringAssert.StartsWith(run.StdErr, "picguard: 1 file(s), 5 object(s)");
+    }
 }

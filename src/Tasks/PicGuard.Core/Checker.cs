@@ -129,36 +129,27 @@ public sealed class Checker
 
         var results = new CheckResult[jobs.Length];
         for (int i = 0; i < jobs.Length; i++)
-        {
-            var job = jobs[i];
-            if (job.Whole is { } whole)
-            {
-                results[i] = whole;
-                continue;
-            }
-            // Members were checked apart; listing and the cap apply to the file, in member order, as CheckFile does.
-            var result = new CheckResult();
-            var findings = new FindingSet(_options);
-            foreach (var unit in job.Units)
-            {
-                result.AddCounts(unit.Result!);
-                foreach (var d in unit.Result!.Diagnostics) findings.Add(d);
-            }
-            if (job.Tail is { } tail) findings.Add(tail);
-            findings.WriteTo(result);
-            results[i] = result;
-        }
+            results[i] = jobs[i].Finish();
         return results;
     }
 
-    /// <summary>One file of a <see cref="CheckFiles"/> call: its mapping, its units of work in order, and what could not be split.</summary>
-    private sealed class FileJob(string path)
+    /// <summary>
+    /// One file of a <see cref="CheckFiles"/> call: its mapping, its units of work in order, and what could not be split.
+    /// Members are checked apart; their findings come together in member order as each prefix of members completes,
+    /// so listing and the cap apply to the file as <see cref="CheckFile"/> applies them, and a member that starts when
+    /// the file has listed all it may lists nothing (its findings are only counted).
+    /// </summary>
+    private sealed class FileJob(string path, CheckOptions options)
     {
         public string Path { get; } = path;
         public MappedFile? Input;
         public CheckResult? Whole;
         public Diagnostic? Tail;
-        public readonly List<Unit> Units = new();
+        private readonly List<Unit> _units = new();
+        private readonly CheckResult _merged = new();
+        private readonly FindingSet _mergedFindings = new(options);
+        private int _folded;
+        private volatile int _listed;
         private int _pending = 1;
 
         public void Hold() => Interlocked.Increment(ref _pending);
@@ -169,6 +160,47 @@ public sealed class Checker
         }
 
         public void DisposeInput() => Interlocked.Exchange(ref Input, null)?.Dispose();
+
+        /// <summary>Adds the next member, in file order.</summary>
+        public Unit Add(string objectName, ReadOnlyMemory<byte> data)
+        {
+            var unit = new Unit(this, objectName, data);
+            lock (_units) _units.Add(unit);
+            return unit;
+        }
+
+        /// <summary>
+        /// How many more findings a member starting now may list: the cap less what the members before it already
+        /// listed, as far as they are done (a lower bound, so the member never lists less than the file will show).
+        /// </summary>
+        public int? ListLimit => options.MaxDiagnosticsPerFile > 0 ? Math.Max(0, options.MaxDiagnosticsPerFile - _listed) : null;
+
+        /// <summary>Records a member's result and folds every member whose predecessors are all done.</summary>
+        public void Done(Unit unit, CheckResult result)
+        {
+            lock (_units)
+            {
+                unit.Result = result;
+                while (_folded < _units.Count && _units[_folded].Result is { } next)
+                {
+                    _merged.AddCounts(next);
+                    foreach (var d in next.Diagnostics) _mergedFindings.Append(d);
+                    _units[_folded++].Result = null; // what is folded is not kept twice
+                    _listed = _mergedFindings.Listed;
+                }
+            }
+        }
+
+        /// <summary>The file's result: the whole-file failure, or every member folded, then what ended the archive early.</summary>
+        public CheckResult Finish()
+        {
+            if (Whole is { } whole) return whole;
+            if (_folded != _units.Count)
+                throw new InvalidOperationException($"{Path}: {_units.Count - _folded} member(s) were not checked");
+            if (Tail is { } tail) _mergedFindings.Add(tail);
+            _mergedFindings.WriteTo(_merged);
+            return _merged;
+        }
     }
 
     /// <summary>One object to check: a whole file or one archive member.</summary>
@@ -185,10 +217,10 @@ public sealed class Checker
         try
         {
             var result = new CheckResult();
-            var findings = new FindingSet(_options);
+            var findings = new FindingSet(_options, unit.Job.ListLimit);
             CheckObject(result, findings, unit.Job.Path, unit.ObjectName, unit.Data);
             findings.WriteTo(result);
-            unit.Result = result;
+            unit.Job.Done(unit, result);
         }
         finally
         {
@@ -201,15 +233,14 @@ public sealed class Checker
     {
         for (int i = 0; i < paths.Count; i++)
         {
-            var job = jobs[i] = new FileJob(paths[i]);
+            var job = jobs[i] = new FileJob(paths[i], _options);
             job.Input = Open(job.Path, out job.Whole);
             if (job.Input is null) continue;
             var data = job.Input.Data;
             if (!ArArchive.HasArchiveMagic(data.Span))
             {
                 job.Whole = null;
-                var unit = new Unit(job, job.Path, data);
-                job.Units.Add(unit);
+                var unit = job.Add(job.Path, data);
                 job.Hold();
                 yield return unit;
                 job.Release();
@@ -230,8 +261,7 @@ public sealed class Checker
                     job.Tail = Make(RuleCatalog.MalformedInput, job.Path, job.Path, $"malformed archive: {e.Message}");
                     break;
                 }
-                var unit = new Unit(job, $"{job.Path}({member.Name})", member.Data);
-                job.Units.Add(unit);
+                var unit = job.Add($"{job.Path}({member.Name})", member.Data);
                 job.Hold();
                 yield return unit;
             }

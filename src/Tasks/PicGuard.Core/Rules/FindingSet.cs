@@ -17,7 +17,12 @@ internal readonly record struct FindingKey(
 /// lists at most <see cref="CheckOptions.MaxDiagnosticsPerFile"/>, counting the rest. The engine builds
 /// the costly parts of a finding (source line, instruction) only once <see cref="Admit"/> says it is listed.
 /// </summary>
-internal sealed class FindingSet(CheckOptions options)
+/// <param name="options">What is wanted, suppressed and capped.</param>
+/// <param name="listLimit">
+/// At most this many findings are listed here (null: <see cref="CheckOptions.MaxDiagnosticsPerFile"/>): an archive
+/// member checked apart lists no more than its file still has room for.
+/// </param>
+internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
 {
     /// <summary>Extra places a collapsed finding names before "referenced N more time(s)".</summary>
     public const int PlacesShown = 2;
@@ -31,65 +36,91 @@ internal sealed class FindingSet(CheckOptions options)
         public int Count = count;
         public List<string>? Places;
         public Suppression? By;
-        public bool Omitted;
     }
 
     private readonly Dictionary<FindingKey, Group> _groups = new();
     private readonly List<Group> _order = new();
+    private readonly int _listLimit = listLimit ?? (options.MaxDiagnosticsPerFile > 0 ? options.MaxDiagnosticsPerFile : int.MaxValue);
     private int _listed;
     private int _objects;
+    private int _appended;
 
     private int _countedErrors, _countedWarnings, _counted;
 
-    /// <summary>Findings are only counted, and nothing can suppress them: the engine may call <see cref="Tally"/> and skip the rest.</summary>
-    public bool TallyOnly => options.CountOnly && options.Suppressions.Count == 0;
+    /// <summary>
+    /// Findings are only counted (a summary is all that is wanted, or there is no room left to list any) and nothing
+    /// can suppress them: the engine may call <see cref="Tally"/> and skip the rest.
+    /// </summary>
+    public bool TallyOnly => (options.CountOnly || _listLimit == 0) && options.Suppressions.Count == 0;
+
+    /// <summary>How many findings are listed so far.</summary>
+    public int Listed => _listed;
 
     /// <summary>Whether any suppression exists, so the engine knows whether symbol and section names are needed up front.</summary>
     public bool HasSuppressions => options.Suppressions.Count > 0;
 
     /// <summary>Counts a finding without keeping anything of it (<see cref="TallyOnly"/>).</summary>
-    public void Tally(Severity severity)
+    public void Tally(Severity severity, int occurrences = 1)
     {
-        _counted++;
-        if (severity == Severity.Error) _countedErrors++;
-        else if (severity == Severity.Warning) _countedWarnings++;
+        _counted += occurrences;
+        if (severity == Severity.Error) _countedErrors += occurrences;
+        else if (severity == Severity.Warning) _countedWarnings += occurrences;
     }
 
     /// <summary>A number for the next object whose findings come here; keys of different objects never match.</summary>
     public int NextObject() => ++_objects;
 
     /// <summary>
-    /// True when an identical finding is already here: it is counted, and <paramref name="place"/> is asked
-    /// for the "referenced by" text only while the listed finding still shows extra places.
+    /// True when an identical finding is already here: it is counted, and <paramref name="wantsPlace"/> says whether
+    /// the listed finding still shows extra places (the caller then hands the "referenced by" text to <see cref="AddPlace"/>).
     /// </summary>
-    public bool Repeat(in FindingKey key, int occurrences, Func<string?>? place)
+    public bool Repeat(in FindingKey key, int occurrences, out bool wantsPlace)
     {
+        wantsPlace = false;
         if (!_groups.TryGetValue(key, out var group)) return false;
         group.Count += occurrences;
-        if (group.Diagnostic is not null && group.By is null && place is not null && (group.Places?.Count ?? 0) < PlacesShown && place() is { } text)
-            (group.Places ??= new List<string>()).Add(text);
+        wantsPlace = group.Diagnostic is not null && group.By is null && (group.Places?.Count ?? 0) < PlacesShown;
         return true;
+    }
+
+    /// <summary>One more "referenced by" place for a repeated finding <see cref="Repeat"/> said wants one.</summary>
+    public void AddPlace(in FindingKey key, string? place)
+    {
+        if (place is not null && _groups.TryGetValue(key, out var group))
+            (group.Places ??= new List<string>()).Add(place);
     }
 
     /// <summary>
     /// The first finding of its kind, known by what suppressions match on: suppressed, listed, or only
     /// counted (over the cap, or <see cref="CheckOptions.CountOnly"/>). Nothing is formatted here; the
     /// caller builds the finding only when it is listed or suppressed and hands it to <see cref="Complete"/>.
+    /// An omitted finding is only counted, not kept: its repeats come back here and are counted the same way.
     /// </summary>
     public Admission Admit(in FindingKey key, string code, Severity severity, string? symbol, string? section, string file, int occurrences = 1)
     {
-        var group = new Group(severity, occurrences);
-        _groups[key] = group;
-        _order.Add(group);
-        group.By = options.Suppressions.Count == 0 ? null : options.Suppressions.FirstOrDefault(s => s.Covers(code, symbol, section, file));
-        if (group.By is not null) return Admission.Suppressed;
-        if (options.CountOnly || options.MaxDiagnosticsPerFile > 0 && _listed >= options.MaxDiagnosticsPerFile)
+        var by = options.Suppressions.Count == 0 ? null : options.Suppressions.FirstOrDefault(s => s.Covers(code, symbol, section, file));
+        if (by is null && (options.CountOnly || _listed >= _listLimit))
         {
-            group.Omitted = true;
+            Tally(severity, occurrences);
             return Admission.Omitted;
         }
+        var group = new Group(severity, occurrences) { By = by };
+        _groups[key] = group;
+        _order.Add(group);
+        if (by is not null) return Admission.Suppressed;
         _listed++;
         return Admission.Listed;
+    }
+
+    /// <summary>
+    /// Adds a finding another set listed, as it is: never merged with another, listed while there is room (and
+    /// counted with its occurrences when there is not). How the findings of archive members checked apart come together.
+    /// </summary>
+    public void Append(Diagnostic d)
+    {
+        var key = new FindingKey(d.Rule.Number, -++_appended);
+        if (Admit(key, d.Code, d.Severity, d.Symbol, d.Section, d.File, d.Occurrences) != Admission.Omitted)
+            Complete(key, d);
     }
 
     /// <summary>The built form of a listed or suppressed finding.</summary>
@@ -100,7 +131,11 @@ internal sealed class FindingSet(CheckOptions options)
     {
         if (d.Severity == Severity.None || !options.Wants(d.Code)) return;
         var key = new FindingKey(d.Rule.Number, 0, Text: d.Object + "\n" + d.Message);
-        if (Repeat(key, d.Occurrences, () => d.Context.FirstOrDefault(c => c.StartsWith("referenced by ", StringComparison.Ordinal)))) return;
+        if (Repeat(key, d.Occurrences, out bool wantsPlace))
+        {
+            if (wantsPlace) AddPlace(key, d.Context.FirstOrDefault(c => c.StartsWith("referenced by ", StringComparison.Ordinal)));
+            return;
+        }
         if (Admit(key, d.Code, d.Severity, d.Symbol, d.Section, d.File, d.Occurrences) != Admission.Omitted)
             Complete(key, d);
     }
@@ -110,7 +145,7 @@ internal sealed class FindingSet(CheckOptions options)
     {
         foreach (var g in _order)
         {
-            if (g.Omitted || g.Diagnostic is null)
+            if (g.Diagnostic is null)
             {
                 result.Omitted += g.Count;
                 if (g.Severity == Severity.Error) result.OmittedErrors += g.Count;

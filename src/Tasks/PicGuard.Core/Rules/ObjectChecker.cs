@@ -517,11 +517,18 @@ internal sealed class ObjectChecker
     /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
     private void Record(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, string? message, string? fix)
     {
-        // Identical findings (same rule, type, target and section) are counted without formatting anything.
+        // Identical findings (same rule, type and target, and the same section where the message names it) are counted
+        // without formatting anything: every call to __stack_chk_fail in an object is one finding, with its places.
         bool sectionSymbol = r.SymbolIndex != 0 && relocationSection.Link != 0 && Symbols(relocationSection.Link)[r.SymbolIndex].Type == ElfSymbolType.Section;
-        var key = new FindingKey(rule.Number, _objectOrdinal, r.Type, relocationSection.Link, r.SymbolIndex, sectionSymbol ? r.Addend : 0, patched.Index,
-            rule.Relocation!.Check == RelocationCheck.Overflow ? r.Offset : 0);
-        if (_findings.Repeat(key, 1, () => PlaceText(patched, r.Offset))) return;
+        var check = rule.Relocation!.Check;
+        bool messageNamesSection = check is not (RelocationCheck.InstrumentationTarget or RelocationCheck.NotAcceptedByLoader);
+        var key = new FindingKey(rule.Number, _objectOrdinal, r.Type, relocationSection.Link, r.SymbolIndex, sectionSymbol ? r.Addend : 0,
+            messageNamesSection ? patched.Index : -1, check == RelocationCheck.Overflow ? r.Offset : 0);
+        if (_findings.Repeat(key, 1, out bool wantsPlace))
+        {
+            if (wantsPlace) _findings.AddPlace(key, PlaceText(patched, r.Offset));
+            return;
+        }
         string? symbol = _findings.HasSuppressions ? SymbolName(relocationSection, r) : null;
         string? sectionName = _findings.HasSuppressions ? _elf.SectionName(patched) : null;
         var admission = _findings.Admit(key, rule.Code, severity, symbol, sectionName, _path);
