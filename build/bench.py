@@ -87,6 +87,8 @@ def corpus(picguard, rounds):
     subprocess.run(["cat", *paths], stdout=subprocess.DEVNULL)  # page cache warm for every tool
     runs = alternate({
         "picguard check --summary-only": [picguard, "check", "--summary-only", *paths],
+        # The same check listing up to 100 findings per file (the default cap), as a CI log would show them.
+        "picguard check (listing)": [picguard, "check", *paths],
         "objdump -r": ["objdump", "-r", *paths],
         "readelf -rW": ["readelf", "-rW", *paths],
         "cat": ["cat", *paths],
