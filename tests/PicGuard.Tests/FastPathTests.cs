@@ -183,4 +183,23 @@ public sealed class FastPathTests
         Assert.AreEqual(inProcess.ToString(), run.StdOut);
         StringAssert.StartsWith(run.StdErr, "picguard: 1 file(s), 5 object(s)");
     }
+
+    [TestMethod]
+    public void InstrumentationNames_AreFoundByTheirFirstBytes_ForEveryRow_AndNearMissesAreNot()
+    {
+        foreach (var row in Instrumentation.Symbols)
+        {
+            string name = row.Pattern.EndsWith('*') ? row.Pattern.TrimEnd('*') + "load8" : row.Pattern;
+            byte[] inTable = System.Text.Encoding.ASCII.GetBytes(name + "\0next_symbol\0");
+            Assert.AreSame(row, Instrumentation.Match(inTable), name);
+            if (!row.Pattern.EndsWith('*'))
+            {
+                Assert.IsNull(Instrumentation.Match(System.Text.Encoding.ASCII.GetBytes(name + "x\0")), name + "x");
+                Assert.IsNull(Instrumentation.Match(System.Text.Encoding.ASCII.GetBytes(name[..^1] + "\0")), name[..^1]);
+            }
+        }
+        foreach (var name in new[] { "", "_", "__", "sym1", "stack", "__asa", "_Z3fooi", "memcpy", "__x86_", "__cfi" })
+            Assert.IsNull(Instrumentation.Match(System.Text.Encoding.ASCII.GetBytes(name + "\0")), $"'{name}'");
+    }
 }
+

@@ -41,21 +41,25 @@ public static class Instrumentation
         new("__x86_return_thunk", "-mfunction-return=thunk-extern", "drop -mfunction-return=thunk-extern"),
     ];
 
-    private static readonly (byte[] Prefix, bool Exact, InstrumentationSymbol Row)[] Compiled =
-        Symbols.Select(s => (Encoding.ASCII.GetBytes(s.Pattern.TrimEnd('*')), !s.Pattern.EndsWith('*'), s)).ToArray();
+    /// <summary>The patterns as bytes, grouped by their first three bytes (every pattern has at least three before any '*').</summary>
+    private static readonly Dictionary<int, (byte[] Prefix, bool Exact, InstrumentationSymbol Row)[]> ByFirstBytes =
+        Symbols.Select(s => (Prefix: Encoding.ASCII.GetBytes(s.Pattern.TrimEnd('*')), Exact: !s.Pattern.EndsWith('*'), Row: s))
+            .GroupBy(p => p.Prefix.Length >= 3 ? FirstBytes(p.Prefix) : throw new InvalidOperationException($"instrumentation pattern '{p.Row.Pattern}' is shorter than three characters"))
+            .ToDictionary(g => g.Key, g => g.ToArray());
+
+    private static int FirstBytes(ReadOnlySpan<byte> name) => name[0] | name[1] << 8 | name[2] << 16;
 
     /// <summary>
     /// The row whose pattern the name matches, or null. <paramref name="name"/> may run past the name's NUL
-    /// (the rest of the string table): the first bytes reject most names before the NUL is looked for.
-    /// Compares bytes; allocates nothing.
+    /// (the rest of the string table): the first three bytes pick the few patterns that can match, or reject the
+    /// name, before the NUL is looked for. Compares bytes; allocates nothing.
     /// </summary>
     public static InstrumentationSymbol? Match(ReadOnlySpan<byte> name)
     {
-        // C++ names (_Z…) and most others fail on the first bytes; every pattern starts with '_', 'm' or 's'.
-        if (name.Length < 4 || name[0] is not ((byte)'_' or (byte)'m' or (byte)'s') || name[0] == '_' && name[1] == 'Z') return null;
+        if (name.Length < 3 || !ByFirstBytes.TryGetValue(FirstBytes(name), out var candidates)) return null;
         int end = name.IndexOf((byte)0);
         if (end >= 0) name = name[..end];
-        foreach (var (prefix, exact, row) in Compiled)
+        foreach (var (prefix, exact, row) in candidates)
         {
             if (exact ? name.SequenceEqual(prefix) : name.StartsWith(prefix)) return row;
         }
