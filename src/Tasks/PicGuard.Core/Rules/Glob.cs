@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace PicGuard.Rules;
 
 /// <summary>Shell-style globs (<c>*</c> and <c>?</c>) for symbol and section names.</summary>
@@ -20,30 +22,19 @@ public static class Glob
         if (patterns is null) return false;
         if (!System.Text.Ascii.IsValid(utf8Name)) return MatchesAny(System.Text.Encoding.UTF8.GetString(utf8Name), patterns);
         for (int i = 0; i < patterns.Count; i++)
-            if (Matches(utf8Name, patterns[i])) return true;
+            if (Matches<byte>(utf8Name, patterns[i])) return true;
         return false;
     }
 
-    private static bool Matches(ReadOnlySpan<byte> ascii, ReadOnlySpan<char> pattern)
-    {
-        int t = 0, p = 0, star = -1, mark = 0;
-        while (t < ascii.Length)
-        {
-            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == ascii[t])) { t++; p++; }
-            else if (p < pattern.Length && pattern[p] == '*') { star = p++; mark = t; }
-            else if (star >= 0) { p = star + 1; t = ++mark; }
-            else return false;
-        }
-        while (p < pattern.Length && pattern[p] == '*') p++;
-        return p == pattern.Length;
-    }
+    public static bool Matches(ReadOnlySpan<char> text, ReadOnlySpan<char> pattern) => Matches<char>(text, pattern);
 
-    public static bool Matches(ReadOnlySpan<char> text, ReadOnlySpan<char> pattern)
+    /// <summary>The one matcher, over UTF-16 text or ASCII bytes (each byte is the character of the same code).</summary>
+    private static bool Matches<T>(ReadOnlySpan<T> text, ReadOnlySpan<char> pattern) where T : unmanaged, INumberBase<T>
     {
         int t = 0, p = 0, star = -1, mark = 0;
         while (t < text.Length)
         {
-            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == text[t])) { t++; p++; }
+            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == ushort.CreateTruncating(text[t]))) { t++; p++; }
             else if (p < pattern.Length && pattern[p] == '*') { star = p++; mark = t; }
             else if (star >= 0) { p = star + 1; t = ++mark; }
             else return false;
