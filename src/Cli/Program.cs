@@ -224,10 +224,7 @@ public static class Program
     internal static string SuppressedLine(Diagnostic d, Suppression by) =>
         $"{d.Object}: note: suppressed {d.Code}: {d.Message} ({(string.IsNullOrWhiteSpace(by.Justification) ? "--suppress " + by.Code + (by.Symbol is null ? "" : ":" + by.Symbol) + (by.Section is null ? "" : "@" + by.Section) : by.Justification)})";
 
-    /// <summary>
-    /// Writes to <paramref name="outputFile"/> through a temporary file renamed into place (a reader never sees half a
-    /// file), or to <paramref name="stdout"/> when no file is named. False, with a PG9004 line, when the file cannot be written.
-    /// </summary>
+    /// <summary>As <see cref="Emit"/>, for text: straight to <paramref name="stdout"/>, which is buffered, when no file is named.</summary>
     private static bool EmitText(string? outputFile, TextWriter stdout, TextWriter stderr, Action<TextWriter> write)
     {
         if (outputFile is null)
@@ -243,6 +240,10 @@ public static class Program
         });
     }
 
+    /// <summary>
+    /// Writes to <paramref name="outputFile"/> through a temporary file renamed into place (a reader never sees half a
+    /// file), or to <paramref name="stdout"/> when no file is named. False, with a PG9004 line, when the file cannot be written.
+    /// </summary>
     private static bool Emit(string? outputFile, TextWriter stdout, TextWriter stderr, Action<Stream> write)
     {
         if (outputFile is null)
