@@ -68,8 +68,11 @@ public sealed class FastPathTests
         CollectionAssert.AreEqual(expected, reused.Sections.ToArray());
         Assert.AreEqual(expected.Length, reused.SectionSpan.Length);
         Assert.AreEqual(".text", reused.SectionName(reused.Sections.Single(s => s.IsExecutable)));
+        var text = expected.Single(x => x.IsExecutable);
         reused.Dispose();
         Assert.AreEqual(0, reused.Sections.Count, "a disposed file has no sections, never another object's");
+        Assert.AreEqual($"[{text.Index}]", reused.SectionName(text), "nor their names");
+        Assert.ThrowsExactly<ElfFormatException>(() => reused.GetSection((uint)text.Index));
     }
 
     [TestMethod]

@@ -233,7 +233,7 @@ public sealed class ElfFile : IDisposable
     /// <summary>The section's name from the section name string table; decoded once per section.</summary>
     public string SectionName(in ElfSection section)
     {
-        if (_sectionNameTable == 0) return $"[{section.Index}]";
+        if (_sectionNameTable == 0 || _sectionNameTable >= _count) return $"[{section.Index}]"; // no name table (or disposed)
         if ((uint)section.Index >= (uint)_count || _sections[section.Index].NameOffset != section.NameOffset)
             return ReadString(_sections[_sectionNameTable], section.NameOffset, "section name");
         var names = _sectionNames ??= new string?[_count];
@@ -251,7 +251,7 @@ public sealed class ElfFile : IDisposable
         section.NameOffset >= (uint)nameTable.Length ? default : nameTable.Slice((int)section.NameOffset);
 
     /// <summary>The section name string table's bytes (e_shstrndx); empty when there is none.</summary>
-    public ReadOnlySpan<byte> SectionNameTable => _sectionNameTable == 0 ? default : SectionData(_sections[_sectionNameTable]);
+    public ReadOnlySpan<byte> SectionNameTable => _sectionNameTable == 0 || _sectionNameTable >= _count ? default : SectionData(_sections[_sectionNameTable]);
 
     /// <summary>Reads a NUL-terminated string at <paramref name="offset"/> of a string table section.</summary>
     public string ReadString(in ElfSection stringTable, uint offset, string what)
