@@ -11,7 +11,8 @@ namespace PicGuard.Tests;
 [TestClass]
 public sealed class CatalogRuleTests
 {
-    private static readonly string[] Policy = ["-O2", "-mcmodel=small", "-fpic", "-fvisibility=hidden", "-ffreestanding"];
+    /// <summary>The flags the position-independent policy gives a C source (what PicGuard.Sdk compiles with).</summary>
+    internal static readonly string[] Policy = ["-O2", "-mcmodel=small", "-fpic", "-fvisibility=hidden", "-ffreestanding"];
 
     /// <summary>Startup code confined to .pi.text that calls a .text helper.</summary>
     public const string ConfinedStartup = """

@@ -11,8 +11,6 @@ namespace PicGuard.Tests;
 [TestClass]
 public sealed class FastPathTests
 {
-    private static readonly string[] Policy = ["-O2", "-mcmodel=small", "-fpic", "-fvisibility=hidden", "-ffreestanding"];
-
     [TestMethod]
     public void RelocationFieldReads_AgreeWithWholeEntries_OnEveryClassAndFormat()
     {
@@ -99,7 +97,7 @@ public sealed class FastPathTests
     {
         using var dir = new TempDir();
         string obj = Compile(dir.Path, "patchable.c", "int word; int *word_pointer = &word; int get(void) { return *word_pointer; }\n",
-            compiler, [.. Policy, "-fpatchable-function-entry=2"]);
+            compiler, [.. CatalogRuleTests.Policy, "-fpatchable-function-entry=2"]);
         var dump = RelocationDump.Read(obj, File.ReadAllBytes(obj), []);
         Assert.IsTrue(dump.Any(r => r.Section.Contains("__patchable_function_entries")), "the compiler emitted the section's absolute entries");
 
