@@ -11,7 +11,7 @@ namespace PicGuard.Tests;
 [TestClass]
 public sealed class CatalogRuleTests
 {
-    /// <summary>The flags the position-independent policy gives a C source (what PicGuard.Sdk compiles with).</summary>
+    /// <summary>Position-independent flags as the policy sets them (-mcmodel=small -fpic -fvisibility=hidden), for sources that should come out clean.</summary>
     internal static readonly string[] Policy = ["-O2", "-mcmodel=small", "-fpic", "-fvisibility=hidden", "-ffreestanding"];
 
     /// <summary>Startup code confined to .pi.text that calls a .text helper.</summary>
