@@ -240,9 +240,6 @@ public sealed class ElfFile : IDisposable
         return names[section.Index] ??= ReadString(_sections[_sectionNameTable], section.NameOffset, "section name");
     }
 
-    /// <summary>True when the section name starts with <paramref name="prefix"/>; compares bytes, allocates nothing.</summary>
-    public bool SectionNameStartsWith(in ElfSection section, ReadOnlySpan<byte> prefix) => SectionNameBytes(section).StartsWith(prefix);
-
     /// <summary>The section's name bytes up to the end of the name table (not cut at the NUL); empty when out of range. Allocates nothing.</summary>
     public ReadOnlySpan<byte> SectionNameBytes(in ElfSection section) => SectionNameBytes(section, SectionNameTable);
 

@@ -85,16 +85,9 @@ public sealed class ElfSymbolTable
         }
     }
 
-    /// <summary>The string table from the symbol's name on, not cut at the NUL (cheap first-byte tests); empty when out of range.</summary>
-    public ReadOnlySpan<byte> RawNameBytes(in ElfSymbol symbol)
-    {
-        var table = _file.SectionData(_strings);
-        return symbol.NameOffset >= (uint)table.Length ? ReadOnlySpan<byte>.Empty : table.Slice((int)symbol.NameOffset);
-    }
-
     /// <summary>
-    /// Symbol <paramref name="index"/>'s type and its string table from the name on (as <see cref="RawNameBytes(in ElfSymbol)"/>),
-    /// reading only st_name and st_info: the cheap test a classifier makes once per symbol.
+    /// Symbol <paramref name="index"/>'s type and the string table from its name on, not cut at the NUL (empty when the
+    /// name is out of range), reading only st_name and st_info: the cheap first-byte test a classifier makes once per symbol.
     /// </summary>
     public ReadOnlySpan<byte> RawNameBytes(uint index, out ElfSymbolType type)
     {
@@ -104,7 +97,7 @@ public sealed class ElfSymbolTable
         var e = data.Slice((int)_section.Offset + (int)index * _entrySize, _entrySize);
         uint name = ElfFile.U32(e, 0);
         type = (ElfSymbolType)(e[_file.Is64Bit ? 4 : 12] & 0xf);
-        if (_strings.Type == ElfSectionType.NoBits || name >= _strings.Size) return ReadOnlySpan<byte>.Empty;
+        if (name >= _strings.Size) return ReadOnlySpan<byte>.Empty; // the string table's data was checked against the file
         return data.Slice((int)_strings.Offset + (int)name, (int)(_strings.Size - name));
     }
 

@@ -54,10 +54,10 @@ public sealed class RelocationTable
     public RelocationType this[uint type] =>
         type < (uint)_byNumber.Length ? _byNumber[type] : UnknownRow(type);
 
-    /// <summary>Just the kind of <paramref name="type"/>: what the hot loop tests before it needs the row.</summary>
-    public RelocationKind KindOf(uint type) => type < (uint)_kindByNumber.Length ? _kindByNumber[type] : Unknown;
-
-    /// <summary>Every type's kind by number (at least 256 entries; numbers past the end are Unknown), for a loop that holds it in hand.</summary>
+    /// <summary>
+    /// Every type's kind by number (at least 256 entries; numbers past the end are Unknown): what the hot loop tests,
+    /// held in hand, before it needs a type's row.
+    /// </summary>
     public ReadOnlySpan<RelocationKind> KindsByNumber => _kindByNumber;
 
     private RelocationType UnknownRow(uint type) => new(type, $"{Prefix}<unknown:{type}>", Unknown);
