@@ -9,7 +9,8 @@ namespace PicGuard.Tests;
 [TestClass]
 public sealed class CliTests
 {
-    private static (int Exit, string Out, string Err) Cli(params string[] args)
+    /// <summary>Runs the picguard command in process; every test class that drives the CLI calls this one.</summary>
+    internal static (int Exit, string Out, string Err) Cli(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();

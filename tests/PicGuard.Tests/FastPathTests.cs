@@ -173,15 +173,14 @@ public sealed class FastPathTests
         using var dir = new TempDir();
         string got = Compile(dir.Path, "got.c", string.Concat(Enumerable.Range(0, 150).Select(i => $"extern int v{i}; int g{i}(void) {{ return v{i}; }}\n")), Gcc, "-O2", "-fpic");
         string archive = Archive(dir.Path, "liblong.a", [.. Enumerable.Range(0, 4).Select(i => Instrumented(dir.Path, $"l{i:d2}.c", 4)), got]);
-        var inProcess = new StringWriter();
-        int expectedExit = PicGuard.Cli.Program.Run(["check", "--max-diagnostics", "0", archive], inProcess, new StringWriter());
+        var (expectedExit, inProcess, _) = CliTests.Cli("check", "--max-diagnostics", "0", archive);
         string picguard = Path.Combine(AppContext.BaseDirectory, "picguard");
 
         var run = Run(picguard, ["check", "--max-diagnostics", "0", archive]);
 
-        Assert.IsGreaterThan(64 * 1024, inProcess.ToString().Length, "longer than the output buffer");
+        Assert.IsGreaterThan(64 * 1024, inProcess.Length, "longer than the output buffer");
         Assert.AreEqual(expectedExit, run.ExitCode);
-        Assert.AreEqual(inProcess.ToString(), run.StdOut);
+        Assert.AreEqual(inProcess, run.StdOut);
         StringAssert.StartsWith(run.StdErr, "picguard: 1 file(s), 5 object(s)");
     }
 

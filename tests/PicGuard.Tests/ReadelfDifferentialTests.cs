@@ -189,13 +189,10 @@ public sealed partial class ReadelfDifferentialTests
     {
         using var dir = new TempDir();
         string obj = Compile(dir.Path, "t.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
+        var (exit, stdout, stderr) = CliTests.Cli("dump-relocs", obj);
 
-        int exit = PicGuard.Cli.Program.Run(["dump-relocs", obj], stdout, stderr);
-
-        Assert.AreEqual(0, exit, stderr.ToString());
-        var lines = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.AreEqual(0, exit, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var readelf = ParseReadelf(obj, ReadElf("-rW", obj));
         Assert.HasCount(readelf.Count, lines);
         var first = lines.First(l => l.Contains("\t.rela.text\t", StringComparison.Ordinal)).Split('\t');
@@ -210,12 +207,9 @@ public sealed partial class ReadelfDifferentialTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir["bad.o"], "\u007fELF-not-really");
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-
-        int exit = PicGuard.Cli.Program.Run(["dump-relocs", dir["bad.o"]], stdout, stderr);
+        var (exit, _, stderr) = CliTests.Cli("dump-relocs", dir["bad.o"]);
 
         Assert.AreEqual(1, exit);
-        StringAssert.Contains(stderr.ToString(), "error PG9001: malformed ELF");
+        StringAssert.Contains(stderr, "error PG9001: malformed ELF");
     }
 }

@@ -14,14 +14,6 @@ public sealed class SarifTests
     private static readonly Lazy<JsonSchemaValidator> Schema = new(() =>
         JsonSchemaValidator.Load(Path.Combine(AppContext.BaseDirectory, "Data", "sarif-schema-2.1.0.json")));
 
-    private static (int Exit, string Out, string Err) Cli(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int exit = Program.Run(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
-
     /// <summary>Parses <paramref name="json"/> and fails the test with every schema violation, if any.</summary>
     private static JsonElement ValidLog(string json)
     {
@@ -88,7 +80,7 @@ public sealed class SarifTests
         string kernel = Compile(dir.Path, "k.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
         string got = Compile(dir.Path, "g.c", Sources.ExternVariable, Clang, "-O2", "-fpic", "-fvisibility=hidden");
 
-        var (exit, output, err) = Cli("check", kernel, got, "--format", "sarif");
+        var (exit, output, err) = CliTests.Cli("check", kernel, got, "--format", "sarif");
 
         Assert.AreEqual(Program.ExitFindings, exit, err);
         var log = ValidLog(output);
@@ -141,7 +133,7 @@ public sealed class SarifTests
         using var dir = new TempDir();
         string clean = Compile(dir.Path, "c.c", Sources.StaticOnly, Gcc, "-O2", "-fpic", "-fvisibility=hidden");
 
-        var (exit, output, err) = Cli("check", clean, "--format", "sarif");
+        var (exit, output, err) = CliTests.Cli("check", clean, "--format", "sarif");
 
         Assert.AreEqual(Program.ExitClean, exit, err);
         var log = ValidLog(output);
@@ -156,12 +148,12 @@ public sealed class SarifTests
         using var dir = new TempDir();
         string obj = Compile(dir.Path, "u.c", Sources.ExternVariable, Gcc, "-O2", "-fpic", "-fvisibility=hidden", "-include", WriteHiddenHeader(dir));
 
-        var (exit, output, _) = Cli("check", obj, "--format", "sarif", "--check-undefined");
+        var (exit, output, _) = CliTests.Cli("check", obj, "--format", "sarif", "--check-undefined");
         Assert.AreEqual(Program.ExitFindings, exit);
         var undefined = Results(ValidLog(output)).Single(r => r.GetProperty("ruleId").GetString() == "PG0008");
         StringAssert.Contains(undefined.GetProperty("message").GetProperty("text").GetString(), "external_counter");
 
-        (exit, output, _) = Cli("check", obj, "--format", "sarif", "--check-undefined", "--allow-undefined", "external_*");
+        (exit, output, _) = CliTests.Cli("check", obj, "--format", "sarif", "--check-undefined", "--allow-undefined", "external_*");
         Assert.AreEqual(Program.ExitClean, exit);
         Assert.AreEqual(0, Results(ValidLog(output)).Count);
     }
@@ -179,7 +171,7 @@ public sealed class SarifTests
         string clean = Compile(dir.Path, "c.c", Sources.StaticOnly, Gcc, "-O2", "-fpic");
         File.WriteAllText(dir["garbage.o"], "garbage");
 
-        var (exit, output, err) = Cli("check", clean, dir["garbage.o"], dir["missing.o"], "--format", "sarif");
+        var (exit, output, err) = CliTests.Cli("check", clean, dir["garbage.o"], dir["missing.o"], "--format", "sarif");
 
         Assert.AreEqual(Program.ExitFindings, exit);
         var log = ValidLog(output);
@@ -206,7 +198,7 @@ public sealed class SarifTests
         Directory.CreateDirectory(dir["out"]);
         File.WriteAllText(sarif, "stale");
 
-        var (exit, output, err) = Cli("check", kernel, "--format", "sarif", "--output", sarif);
+        var (exit, output, err) = CliTests.Cli("check", kernel, "--format", "sarif", "--output", sarif);
 
         Assert.AreEqual(Program.ExitFindings, exit, err);
         Assert.AreEqual("", output);
@@ -222,9 +214,9 @@ public sealed class SarifTests
         string a = Compile(dir.Path, "a.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
         string b = Compile(dir.Path, "b.c", Sources.GlobalTable + "int *table_pointer = &table[1];\n", Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
 
-        string first = Cli("check", a, b, "--format", "sarif").Out;
-        string again = Cli("check", a, b, "--format", "sarif").Out;
-        string reversed = Cli("check", b, a, "--format", "sarif").Out;
+        string first = CliTests.Cli("check", a, b, "--format", "sarif").Out;
+        string again = CliTests.Cli("check", a, b, "--format", "sarif").Out;
+        string reversed = CliTests.Cli("check", b, a, "--format", "sarif").Out;
 
         Assert.AreEqual(first, again);
         static List<string> Order(string json) => Results(JsonDocument.Parse(json).RootElement)
