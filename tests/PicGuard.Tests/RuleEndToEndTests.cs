@@ -86,29 +86,19 @@ public sealed class RuleEndToEndTests
         const string pointer = "static int word;\nint *word_pointer = &word;\nint get(void) { return *word_pointer; }\n";
         const string items = """<PicSource Include="pointer.c" />""";
 
-        using (var warn = Write("", items, ("pointer.c", pointer)))
+        // (properties, whether the build fails, what the log says, how often)
+        foreach (var (properties, fails, text, count) in new[]
         {
-            var r = SdkPackage.Build(warn.Path);
-            Assert.AreEqual(0, r.ExitCode, r.All);
-            Assert.AreEqual(1, Count(r.All, "warning PG0010: absolute relocation R_X86_64_64 against "), r.All);
-        }
-        using (var quiet = Write("<NoWarn>$(NoWarn);PG0010</NoWarn>", items, ("pointer.c", pointer)))
+            ("", false, "warning PG0010: absolute relocation R_X86_64_64 against ", 1),
+            ("<NoWarn>$(NoWarn);PG0010</NoWarn>", false, "PG0010", 0),
+            ("<WarningsAsErrors>$(WarningsAsErrors);PG0010</WarningsAsErrors>", true, "error PG0010: absolute relocation", 1),
+            ("<PicProfile>efi-stub</PicProfile>", true, "error PG0010: absolute relocation", 1),
+        })
         {
-            var r = SdkPackage.Build(quiet.Path);
-            Assert.AreEqual(0, r.ExitCode, r.All);
-            Assert.AreEqual(0, Count(r.All, "PG0010"), r.All);
-        }
-        using (var strict = Write("<WarningsAsErrors>$(WarningsAsErrors);PG0010</WarningsAsErrors>", items, ("pointer.c", pointer)))
-        {
-            var r = SdkPackage.Build(strict.Path);
-            Assert.AreNotEqual(0, r.ExitCode, r.All);
-            Assert.AreEqual(1, Count(r.All, "error PG0010: absolute relocation"), r.All);
-        }
-        using (var efi = Write("<PicProfile>efi-stub</PicProfile>", items, ("pointer.c", pointer)))
-        {
-            var r = SdkPackage.Build(efi.Path);
-            Assert.AreNotEqual(0, r.ExitCode, r.All);
-            Assert.AreEqual(1, Count(r.All, "error PG0010: absolute relocation"), r.All);
+            using var dir = Write(properties, items, ("pointer.c", pointer));
+            var r = SdkPackage.Build(dir.Path);
+            Assert.AreEqual(fails, r.ExitCode != 0, $"{properties}\n{r.All}");
+            Assert.AreEqual(count, Count(r.All, text), $"{properties}\n{r.All}");
         }
     }
 

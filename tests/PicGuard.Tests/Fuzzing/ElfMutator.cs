@@ -174,6 +174,10 @@ public sealed class ElfMutator
         return candidates.Count == 0 ? null : candidates[_random.Next(candidates.Count)];
     }
 
+    /// <summary>An ELF address-sized field (e_shoff and the like): 8 bytes in ELF64, 4 in ELF32.</summary>
+    private static ulong ReadAddress(byte[] data, int at, bool is64) =>
+        is64 ? BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(at)) : BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(at));
+
     private byte[] MoveSectionHeaders(byte[] data, ElfFieldMap map, List<string> log)
     {
         var (start, is64, length) = map.Images[_random.Next(map.Images.Count)];
@@ -181,7 +185,7 @@ public sealed class ElfMutator
         int shentsizeAt = start + (is64 ? 58 : 46);
         int shnumAt = start + (is64 ? 60 : 48);
         if (shnumAt + 2 > data.Length) return BitFlips(data, log);
-        ulong shoff = is64 ? BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(shoffAt)) : BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(shoffAt));
+        ulong shoff = ReadAddress(data, shoffAt, is64);
         int tableSize = BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(shentsizeAt)) * BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(shnumAt));
         int target = _random.Next(Math.Max(1, length));
         if (_random.Next(2) == 0) target &= ~7;
@@ -204,7 +208,7 @@ public sealed class ElfMutator
         int shstrndxAt = start + (is64 ? 62 : 50);
         int shoffAt = start + (is64 ? 40 : 32);
         if (shstrndxAt + 2 > data.Length) return BitFlips(data, log);
-        ulong shoff = is64 ? BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(shoffAt)) : BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(shoffAt));
+        ulong shoff = ReadAddress(data, shoffAt, is64);
         int section0 = start + (int)Math.Min(shoff, int.MaxValue / 2);
         var size0 = new FieldSlot(section0 + (is64 ? 32 : 20), is64 ? 8 : 4, "sh_size[0]");
         var link0 = new FieldSlot(section0 + (is64 ? 40 : 24), 4, "sh_link[0]");
