@@ -20,7 +20,7 @@ if [ $# -eq 0 ]; then
 fi
 
 dotnet build src/Cli/PicGuard.Cli.csproj -c Release -nologo -v q >/dev/null
-picguard=(dotnet "$root/src/Cli/bin/Release/net8.0/picguard.dll")
+picguard=(dotnet "$root/src/Cli/bin/Release/net10.0/picguard.dll")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
