@@ -15,6 +15,8 @@ public sealed class PicCheckSettings : Microsoft.Build.Utilities.Task
     public string? LinkMode { get; set; }
     public string? EntryPoint { get; set; }
     public bool Links { get; set; }
+    /// <summary>The project has PicSource, PicObject or PicCheck items; without any, PG9005 says there is nothing to do.</summary>
+    public bool HasInputs { get; set; }
     public string? LoadAddress { get; set; }
     public string? MaxDiagnostics { get; set; }
     public string? CodeModel { get; set; }
@@ -49,6 +51,9 @@ public sealed class PicCheckSettings : Microsoft.Build.Utilities.Task
                 Settings.TryProfile(Log, $"Profile metadata of PicCheck item '{check.ItemSpec}'", profile, ProjectFile, out _);
         }
         Settings.TrySuppressions(Log, Suppressions, ProjectFile, out _);
+        if (!HasInputs)
+            TaskLog.Rule(Log, RuleCatalog.NothingToBuild, ProjectFile,
+                "nothing to compile, link or check: the project has no PicSource, PicObject or PicCheck items (the SDK form adds **/*.c, **/*.S and **/*.s unless EnableDefaultPicSourceItems is false)");
         return !Log.HasLoggedErrors;
     }
 

@@ -6,15 +6,22 @@ using PicGuard.Rules;
 namespace PicGuard.Tasks;
 
 /// <summary>
-/// Compiles <c>@(PicSource)</c> items (from PicApplyFlagPolicy) that are out of date: object
-/// older than the source, its response file or any header its dependency file lists. Compiles
-/// run in parallel, each to a temp name renamed on success, so an interrupted build leaves no
-/// half-written object. Compiler output becomes PG2001/PG2002 at file(line,col).
+/// Compiles <c>@(PicSource)</c> items (with the metadata PicAssignObjects gives them) that are out of
+/// date: object older than the source, its response file or any header its dependency file lists.
+/// Every path handed to the compiler is absolute and the compiler runs in <see cref="WorkingDirectory"/>
+/// (the project directory), so sources may lie anywhere. Compiles run in parallel, each to a temp name
+/// renamed on success, so an interrupted build leaves no half-written object. Compiler output becomes
+/// PG2001/PG2002 at file(line,col); each command line is logged (detailed verbosity, or normal when it fails).
 /// </summary>
 public sealed class PicCompile : Microsoft.Build.Utilities.Task, ICancelableTask
 {
     [Required] public ITaskItem[] Sources { get; set; } = [];
     [Required] public string CompilerPath { get; set; } = "";
+    /// <summary>A launcher the compiler runs under (ccache, sccache, distcc, icecc), with its own arguments; empty for none.</summary>
+    public string? LauncherPath { get; set; }
+    public string? LauncherArguments { get; set; }
+    /// <summary>The directory compiles run in; relative flags such as <c>-Iinclude</c> are relative to it.</summary>
+    public string? WorkingDirectory { get; set; }
     /// <summary>At most this many compiles at once; 0 means one per core.</summary>
     public int MaxParallelism { get; set; }
 
@@ -24,17 +31,21 @@ public sealed class PicCompile : Microsoft.Build.Utilities.Task, ICancelableTask
     private readonly CancellationTokenSource _cancel = new();
     public void Cancel() => _cancel.Cancel();
 
+    private sealed record Compilation(string CommandLine, ProcessRunner.Result Result);
+
     public override bool Execute()
     {
+        string directory = string.IsNullOrEmpty(WorkingDirectory) ? Directory.GetCurrentDirectory() : Path.GetFullPath(WorkingDirectory);
+        var launcherArguments = FlagPolicy.Split(LauncherArguments);
         var stale = Sources.Where(IsOutOfDate).ToList();
-        var results = new ConcurrentDictionary<ITaskItem, (ProcessRunner.Result Result, string Source)>();
+        var results = new ConcurrentDictionary<ITaskItem, Compilation>();
         try
         {
             Parallel.ForEach(stale, new ParallelOptions
             {
                 MaxDegreeOfParallelism = MaxParallelism > 0 ? MaxParallelism : Environment.ProcessorCount,
                 CancellationToken = _cancel.Token,
-            }, item => results[item] = (Compile(item), item.ItemSpec));
+            }, item => results[item] = Compile(item, directory, launcherArguments));
         }
         catch (OperationCanceledException)
         {
@@ -42,30 +53,56 @@ public sealed class PicCompile : Microsoft.Build.Utilities.Task, ICancelableTask
         }
 
         // Log in item order, from this thread, so output is deterministic.
+        int compiled = 0;
         foreach (var item in stale)
         {
-            var (result, source) = results[item];
-            Log.LogMessage(MessageImportance.Normal, $"PicGuard: compiled {source}");
-            TaskLog.ToolOutput(Log, CompilerPath, result, RuleCatalog.CompilerError, RuleCatalog.CompilerWarning, source);
+            var (commandLine, result) = results[item];
+            bool ok = result.ExitCode == 0;
+            Log.LogMessage(ok ? MessageImportance.Low : MessageImportance.Normal, $"PicGuard: {(ok ? "" : "failed: ")}cd {ProcessRunner.Quote(directory)} && {commandLine}");
+            TaskLog.ToolOutput(Log, CompilerPath, result, RuleCatalog.CompilerError, RuleCatalog.CompilerWarning, item.ItemSpec);
+            if (!ok) continue;
+            Log.LogMessage(MessageImportance.Normal, $"PicGuard: compiled {item.ItemSpec}");
+            compiled++;
         }
-        CompiledCount = stale.Count;
+        CompiledCount = compiled;
         ObjectFiles = Sources.Select(s => (ITaskItem)new Microsoft.Build.Utilities.TaskItem(s.GetMetadata("ObjectFile"))).ToArray();
         return !Log.HasLoggedErrors;
     }
 
-    private ProcessRunner.Result Compile(ITaskItem item)
+    private Compilation Compile(ITaskItem item, string directory, IReadOnlyList<string> launcherArguments)
     {
         string source = item.GetMetadata("FullPath");
         string objectFile = item.GetMetadata("ObjectFile");
         string temp = objectFile + ".tmp";
         string depFile = item.GetMetadata("DependencyFile");
-        var args = new[] { "@" + item.GetMetadata("ResponseFile"), "-MD", "-MF", depFile, "-MT", objectFile, "-c", source, "-o", temp };
-        var result = ProcessRunner.Run(CompilerPath, args, Path.GetDirectoryName(source)!);
-        if (result.ExitCode == 0)
+        string responseFile = item.GetMetadata("ResponseFile");
+        Directory.CreateDirectory(Path.GetDirectoryName(objectFile)!);
+        // A launcher may run the compiler elsewhere (distcc, icecc) where the response file is not:
+        // it gets the flags themselves.
+        IEnumerable<string> flags = string.IsNullOrEmpty(LauncherPath)
+            ? ["@" + responseFile]
+            : ResponseFile.Parse(File.ReadAllText(responseFile));
+        // A .s file is not preprocessed: it includes nothing, and the compiler writes no dependency file for it.
+        bool preprocessed = FlagPolicy.KindOf(source) != SourceKind.Assembly;
+        string[] dependencies = preprocessed ? ["-MD", "-MF", depFile, "-MT", objectFile] : [];
+        string[] compile = [.. flags, .. dependencies, "-c", source, "-o", temp];
+        string tool = CompilerPath;
+        IEnumerable<string> arguments = compile;
+        if (!string.IsNullOrEmpty(LauncherPath))
+        {
+            tool = LauncherPath;
+            arguments = [.. launcherArguments, CompilerPath, .. compile];
+        }
+        var result = ProcessRunner.Run(tool, arguments, directory, _cancel.Token);
+        if (result.ExitCode == 0 && File.Exists(temp))
             File.Move(temp, objectFile, overwrite: true);
         else
+        {
             File.Delete(temp);
-        return result;
+            if (result.ExitCode == 0)
+                result = result with { ExitCode = 1, Output = result.Output + $"{Path.GetFileName(tool)} reported success but wrote no object file {temp}\n" };
+        }
+        return new Compilation(ProcessRunner.CommandLine(tool, arguments), result);
     }
 
     private static bool IsOutOfDate(ITaskItem item)
@@ -75,6 +112,7 @@ public sealed class PicCompile : Microsoft.Build.Utilities.Task, ICancelableTask
         var built = File.GetLastWriteTimeUtc(objectFile);
         if (File.GetLastWriteTimeUtc(item.GetMetadata("FullPath")) > built) return true;
         if (File.GetLastWriteTimeUtc(item.GetMetadata("ResponseFile")) > built) return true;
+        if (FlagPolicy.KindOf(item.GetMetadata("FullPath")) == SourceKind.Assembly) return false;
         string depFile = item.GetMetadata("DependencyFile");
         if (!File.Exists(depFile)) return true;
         foreach (var dep in DependencyFile.Read(depFile))

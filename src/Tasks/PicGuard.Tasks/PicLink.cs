@@ -7,9 +7,10 @@ namespace PicGuard.Tasks;
 /// <summary>
 /// Links the blob without default libraries: <c>relocatable</c> (<c>-r</c>, like the kernel's
 /// purgatory.ro) or <c>pie</c> (static, self-relocating). Writes to a temp name and renames on
-/// success, so a failed or interrupted link never leaves a file a later build would accept.
+/// success, so a failed or interrupted link never leaves a file a later build would accept. Every path
+/// handed to the linker is absolute; a cancelled build (Ctrl+C) stops the linker.
 /// </summary>
-public sealed class PicLink : Microsoft.Build.Utilities.Task
+public sealed class PicLink : Microsoft.Build.Utilities.Task, ICancelableTask
 {
     public static readonly string[] Modes = ["relocatable", "pie"];
 
@@ -21,6 +22,13 @@ public sealed class PicLink : Microsoft.Build.Utilities.Task
     [Required] public string OutputPath { get; set; } = "";
     public string? EntryPoint { get; set; }
     public string? AdditionalFlags { get; set; }
+    /// <summary>The directory the linker runs in (the project directory): relative paths in PicLinkerFlags are relative to it.</summary>
+    public string? WorkingDirectory { get; set; }
+    /// <summary>The project, so configuration errors point at it.</summary>
+    public string? ProjectFile { get; set; }
+
+    private readonly CancellationTokenSource _cancel = new();
+    public void Cancel() => _cancel.Cancel();
 
     public override bool Execute()
     {
@@ -33,13 +41,13 @@ public sealed class PicLink : Microsoft.Build.Utilities.Task
             case "pie":
                 if (string.IsNullOrWhiteSpace(EntryPoint))
                 {
-                    TaskLog.BadValue(Log, "PicEntryPoint", EntryPoint, "the name of the blob's entry symbol: PicLinkMode=pie needs one");
+                    TaskLog.BadValue(Log, "PicEntryPoint", EntryPoint, "the name of the blob's entry symbol: PicLinkMode=pie needs one", ProjectFile);
                     return false;
                 }
                 args.AddRange(["-pie", "--no-dynamic-linker", "-z", "text"]);
                 break;
             default:
-                TaskLog.BadValue(Log, "PicLinkMode", Mode, Settings.LinkModes);
+                TaskLog.BadValue(Log, "PicLinkMode", Mode, Settings.LinkModes, ProjectFile);
                 return false;
         }
         if (!string.IsNullOrWhiteSpace(EntryPoint)) args.AddRange(["-e", EntryPoint!.Trim()]);
@@ -51,22 +59,32 @@ public sealed class PicLink : Microsoft.Build.Utilities.Task
         }
         catch (FormatException e)
         {
-            TaskLog.BadValue(Log, "PicLinkerFlags", AdditionalFlags, $"flags quoted as in a shell ({e.Message})");
+            TaskLog.BadValue(Log, "PicLinkerFlags", AdditionalFlags, $"flags quoted as in a shell ({e.Message})", ProjectFile);
             return false;
         }
-        string temp = OutputPath + ".tmp";
+        string output = Path.GetFullPath(OutputPath);
+        string temp = output + ".tmp";
         args.AddRange(["-o", temp]);
         args.AddRange(Objects.Select(o => o.GetMetadata("FullPath")));
 
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(OutputPath))!);
-        var result = ProcessRunner.Run(LinkerPath, args, Directory.GetCurrentDirectory());
-        TaskLog.ToolOutput(Log, LinkerPath, result, RuleCatalog.LinkerError, RuleCatalog.LinkerWarning, OutputPath);
-        if (result.ExitCode != 0)
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        string directory = string.IsNullOrEmpty(WorkingDirectory) ? Directory.GetCurrentDirectory() : Path.GetFullPath(WorkingDirectory);
+        var result = ProcessRunner.Run(LinkerPath, args, directory, _cancel.Token);
+        if (_cancel.IsCancellationRequested)
         {
             File.Delete(temp);
             return false;
         }
-        File.Move(temp, OutputPath, overwrite: true);
+        bool ok = result.ExitCode == 0;
+        Log.LogMessage(ok ? MessageImportance.Low : MessageImportance.Normal,
+            $"PicGuard: {(ok ? "" : "failed: ")}cd {ProcessRunner.Quote(directory)} && {ProcessRunner.CommandLine(LinkerPath, args)}");
+        TaskLog.ToolOutput(Log, LinkerPath, result, RuleCatalog.LinkerError, RuleCatalog.LinkerWarning, OutputPath);
+        if (!ok)
+        {
+            File.Delete(temp);
+            return false;
+        }
+        File.Move(temp, output, overwrite: true);
         Log.LogMessage(MessageImportance.Normal, $"PicGuard: linked {OutputPath} ({Mode})");
         return !Log.HasLoggedErrors;
     }

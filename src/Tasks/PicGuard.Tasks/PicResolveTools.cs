@@ -24,6 +24,10 @@ public sealed partial class PicResolveTools : Microsoft.Build.Utilities.Task
     public bool ProbeLinker { get; set; } = true;
     /// <summary>Where earlier probes are kept (one line per tool); empty for no disk cache.</summary>
     public string? CacheFile { get; set; }
+    /// <summary>PicCompilerLauncher: a launcher command (ccache, sccache, distcc, icecc), optionally with arguments; empty for none.</summary>
+    public string? CompilerLauncher { get; set; }
+    /// <summary>The project, so every error points at it.</summary>
+    public string? ProjectFile { get; set; }
 
     [Output] public string? CompilerPath { get; private set; }
     /// <summary><c>gcc</c> or <c>clang</c>.</summary>
@@ -32,12 +36,16 @@ public sealed partial class PicResolveTools : Microsoft.Build.Utilities.Task
     [Output] public string? LinkerPath { get; private set; }
     /// <summary><c>bfd</c> or <c>lld</c>.</summary>
     [Output] public string? LinkerFlavor { get; private set; }
+    /// <summary>The launcher's full path, and its arguments as a command line; empty without a launcher.</summary>
+    [Output] public string? LauncherPath { get; private set; }
+    [Output] public string? LauncherArguments { get; private set; }
 
     [GeneratedRegex(@"(\d+\.\d+(\.\d+)?)")]
     private static partial Regex VersionNumber();
 
     public override bool Execute()
     {
+        if (ProbeCompiler && !string.IsNullOrWhiteSpace(CompilerLauncher)) ResolveLauncher(CompilerLauncher);
         var compiler = ProbeCompiler ? Probe("PicCompiler", Compiler ?? "") : null;
         if (compiler is not null)
         {
@@ -57,6 +65,31 @@ public sealed partial class PicResolveTools : Microsoft.Build.Utilities.Task
         return !Log.HasLoggedErrors;
     }
 
+    /// <summary>The launcher's first word is the tool (found like a compiler); the rest are its own arguments.</summary>
+    private void ResolveLauncher(string launcher)
+    {
+        IReadOnlyList<string> words;
+        try
+        {
+            words = FlagPolicy.Split(launcher);
+        }
+        catch (FormatException e)
+        {
+            TaskLog.BadValue(Log, "PicCompilerLauncher", launcher, $"a command quoted as in a shell, such as ccache or distcc ({e.Message})", ProjectFile);
+            return;
+        }
+        if (words.Count == 0) return;
+        string? path = ToolLocator.Find(words[0]);
+        if (path is null)
+        {
+            TaskLog.Rule(Log, RuleCatalog.ToolNotFound, ProjectFile,
+                $"PicCompilerLauncher is '{launcher}', but '{words[0]}' was not found{(words[0].Contains('/') ? "" : " on PATH")}; install it ({ToolLocator.InstallHint(words[0])}), set PicCompilerLauncher to its full path, or leave it empty to compile without a launcher");
+            return;
+        }
+        LauncherPath = path;
+        LauncherArguments = string.Join(' ', words.Skip(1).Select(ProcessRunner.Quote));
+    }
+
     private sealed record ToolIdentity(string Path, string VersionText, string Version);
 
     private ToolIdentity? Probe(string property, string tool)
@@ -64,7 +97,7 @@ public sealed partial class PicResolveTools : Microsoft.Build.Utilities.Task
         string? path = ToolLocator.Find(tool);
         if (path is null)
         {
-            TaskLog.Rule(Log, RuleCatalog.ToolNotFound, null,
+            TaskLog.Rule(Log, RuleCatalog.ToolNotFound, ProjectFile,
                 $"{property} is '{tool}', which was not found{(tool.Contains('/') ? "" : " on PATH")}; install it ({ToolLocator.InstallHint(tool)}) or set {property} to the tool's full path");
             return null;
         }
@@ -85,7 +118,7 @@ public sealed partial class PicResolveTools : Microsoft.Build.Utilities.Task
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            TaskLog.Rule(Log, RuleCatalog.ToolNotFound, null, $"{property} is '{tool}' ({path}), which cannot be run: {e.Message}");
+            TaskLog.Rule(Log, RuleCatalog.ToolNotFound, ProjectFile, $"{property} is '{tool}' ({path}), which cannot be run: {e.Message}");
             return null;
         }
         string first = r.Output.Split('\n').FirstOrDefault()?.Trim() ?? "";

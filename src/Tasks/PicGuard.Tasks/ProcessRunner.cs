@@ -8,7 +8,8 @@ internal static class ProcessRunner
 {
     public sealed record Result(int ExitCode, string Output);
 
-    public static Result Run(string tool, IEnumerable<string> arguments, string workingDirectory)
+    /// <summary>Runs the tool to its end; a cancelled build kills it (and its children) and gets exit code -1.</summary>
+    public static Result Run(string tool, IEnumerable<string> arguments, string workingDirectory, CancellationToken cancel = default)
     {
         var psi = new ProcessStartInfo(tool)
         {
@@ -29,7 +30,19 @@ internal static class ProcessRunner
         p.Start();
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        p.WaitForExit();
+        using (cancel.Register(() => { try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
+            p.WaitForExit();
+        if (cancel.IsCancellationRequested) return new Result(-1, "cancelled");
         lock (output) return new Result(p.ExitCode, output.ToString());
     }
+
+    /// <summary>The command as a POSIX shell would take it, for the log.</summary>
+    public static string CommandLine(string tool, IEnumerable<string> arguments) =>
+        string.Join(' ', arguments.Prepend(tool).Select(Quote));
+
+    /// <summary>A word quoted for a POSIX shell when it needs quoting.</summary>
+    public static string Quote(string word) =>
+        word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=+,:@%".Contains(c))
+            ? word
+            : "'" + word.Replace("'", "'\\''") + "'";
 }

@@ -5,6 +5,19 @@ namespace PicGuard.Build;
 /// <summary>The compiler driver a flag list is meant for.</summary>
 public enum CompilerFamily { Gcc, Clang }
 
+/// <summary>What a source file is, by its extension: the policy adds some flags to some kinds only.</summary>
+public enum SourceKind
+{
+    /// <summary>C (<c>.c</c>).</summary>
+    C,
+
+    /// <summary>Assembly run through the C preprocessor (<c>.S</c>, <c>.sx</c>).</summary>
+    PreprocessedAssembly,
+
+    /// <summary>Assembly as written (<c>.s</c>): no preprocessor, so no dependency file and no use for compiler flags.</summary>
+    Assembly,
+}
+
 /// <summary>How the policy changed a flag the user gave.</summary>
 public enum FlagChangeKind
 {
@@ -53,7 +66,7 @@ public sealed record FlagPolicyResult(IReadOnlyList<string> Flags, IReadOnlyList
 public static class FlagPolicy
 {
     /// <summary>What a rule is about; also links a rule to the policy flag that replaces what it drops.</summary>
-    private enum Category { CodeModel, Pic, Visibility, Freestanding, Instrumentation, Lto, HiddenHeader, PathMap }
+    private enum Category { CodeModel, Pic, Visibility, Freestanding, Instrumentation, Lto, HiddenHeader, PathMap, Assembler }
 
     /// <summary>What happens to a user flag a rule matches.</summary>
     private enum RuleAction
@@ -82,12 +95,14 @@ public static class FlagPolicy
     /// <param name="UnlessPresent">Not appended when the user's surviving flags already hold the same unit.</param>
     /// <param name="YieldsTo">Not appended when a surviving user flag matches this glob (one the user chose to keep).</param>
     /// <param name="Families">The compilers that get the flag; null means every family.</param>
+    /// <param name="Kinds">The kinds of source that get the flag; null means every kind.</param>
     private sealed record PolicyAddition(
         Category Category,
         Func<FlagPolicyOptions, string[]?> Unit,
         bool UnlessPresent = false,
         string? YieldsTo = null,
-        CompilerFamily[]? Families = null);
+        CompilerFamily[]? Families = null,
+        SourceKind[]? Kinds = null);
 
     private const string CodeModelReason =
         "PicCodeModel is {value}: the policy owns the code model, so {flag} becomes -mcmodel={value}; position-independent code must assume only ±2 GiB proximity; -mcmodel=large puts code in .ltext with clang ≥ 18";
@@ -197,7 +212,8 @@ public static class FlagPolicy
     /// The flags the policy appends, in this order. The first row of a category is the flag a
     /// <see cref="RuleAction.Replace"/> rule of that category compares the user's flag with.
     /// Every row currently applies to both gcc and clang; a flag only one driver understands
-    /// names it in <see cref="PolicyAddition.Families"/>.
+    /// names it in <see cref="PolicyAddition.Families"/>, and one for some kinds of source only in
+    /// <see cref="PolicyAddition.Kinds"/>.
     /// </summary>
     private static readonly PolicyAddition[] Additions =
     [
@@ -211,6 +227,11 @@ public static class FlagPolicy
         new(Category.HiddenHeader, o => string.IsNullOrWhiteSpace(o.HiddenHeader) ? null : ["-include", o.HiddenHeader], UnlessPresent: true),
         // Outputs that do not depend on the project's location; a prefix map of the user's decides instead.
         new(Category.PathMap, o => string.IsNullOrWhiteSpace(o.SourceRoot) ? null : [$"-ffile-prefix-map={o.SourceRoot}=."], YieldsTo: "-f*-prefix-map=*"),
+        // Hand-written assembly carries no .note.GNU-stack unless it says so; without it GNU ld warns
+        // ("missing .note.GNU-stack section implies executable stack") and marks the stack executable.
+        new(Category.Assembler, _ => ["-Wa,--noexecstack"], UnlessPresent: true, Kinds: [SourceKind.PreprocessedAssembly, SourceKind.Assembly]),
+        // clang warns of every C flag on a .s file it only assembles ("argument unused during compilation").
+        new(Category.Assembler, _ => ["-Qunused-arguments"], UnlessPresent: true, Families: [CompilerFamily.Clang], Kinds: [SourceKind.Assembly]),
     ];
 
     /// <summary>Options whose next word is their argument: the pair is one unit, its argument never matched against the rules.</summary>
@@ -234,6 +255,14 @@ public static class FlagPolicy
 
     private const string RemoveFlagsReason = "RemoveFlags of the file";
 
+    /// <summary>The kind of source a file name's extension says (case matters: <c>.S</c> is preprocessed, <c>.s</c> is not).</summary>
+    public static SourceKind KindOf(string path) => Path.GetExtension(path) switch
+    {
+        ".S" or ".sx" => SourceKind.PreprocessedAssembly,
+        ".s" => SourceKind.Assembly,
+        _ => SourceKind.C,
+    };
+
     /// <summary>True for a value <c>-mcmodel=</c> accepts on some target (x86-64, aarch64, riscv, loongarch).</summary>
     public static bool IsValidCodeModel(string value) => value is not null && CodeModels.Contains(value);
 
@@ -247,13 +276,15 @@ public static class FlagPolicy
     /// A two-word unit such as <c>-Xclang X</c> is kept intact; <paramref name="remove"/> can drop it
     /// by its option word or by the two words joined with a space.
     /// </summary>
+    /// <param name="sourceKind">What the source is: additions for other kinds of source are left out.</param>
     /// <exception cref="ArgumentException">The code model or visibility is not valid.</exception>
     public static FlagPolicyResult Apply(
         IReadOnlyList<string> userFlags,
         IReadOnlyList<string> additional,
         IReadOnlyList<string> remove,
         CompilerFamily family,
-        FlagPolicyOptions options)
+        FlagPolicyOptions options,
+        SourceKind sourceKind = SourceKind.C)
     {
         ArgumentNullException.ThrowIfNull(userFlags);
         ArgumentNullException.ThrowIfNull(additional);
@@ -296,6 +327,7 @@ public static class FlagPolicy
         foreach (var addition in Additions)
         {
             if (addition.Families is { } families && !families.Contains(family)) continue;
+            if (addition.Kinds is { } kinds && !kinds.Contains(sourceKind)) continue;
             if (addition.Unit(options) is not { } unit) continue;
             if (addition.UnlessPresent && survivors.Any(s => s.SequenceEqual(unit, StringComparer.Ordinal))) continue;
             if (addition.YieldsTo is { } yieldsTo && survivors.Any(s => s.Length == 1 && Glob(yieldsTo, s[0]))) continue;

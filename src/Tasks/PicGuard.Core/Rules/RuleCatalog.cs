@@ -117,6 +117,10 @@ public static class RuleCatalog
         "PG9004", Severity.Error, "bad PicGuard property or option value", RuleScope.Input,
         Fix: "set the property to one of the accepted values the message lists");
 
+    public static readonly Rule NothingToBuild = new(
+        "PG9005", Severity.Warning, "nothing to compile, link or check", RuleScope.Input,
+        Fix: "add C or assembly sources (PicSource; the SDK form takes **/*.c, **/*.S and **/*.s from the project folder), prebuilt objects (PicObject) or files to check (PicCheck), or set PicEnabled=false");
+
     /// <summary>All rules, in code order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
@@ -124,7 +128,7 @@ public static class RuleCatalog
         RejectedByLoader, PlacementOverflow, UndefinedSymbol, LtoInput, AbsolutePointerInData, NeedsRuntime, SeveralExecutableSections,
         FlagRemoved, FlagOverridden, ToolNotFound,
         CompilerError, CompilerWarning, LinkerError, LinkerWarning,
-        InternalError, MalformedInput, UnsupportedMachine, MissingInput, BadConfiguration,
+        InternalError, MalformedInput, UnsupportedMachine, MissingInput, BadConfiguration, NothingToBuild,
     ];
 
     public static Rule? Find(string code) => All.FirstOrDefault(r => string.Equals(r.Code, code, StringComparison.OrdinalIgnoreCase));
