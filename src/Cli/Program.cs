@@ -186,20 +186,43 @@ public static class Program
     {
         var checker = new Checker(settings.Options);
         var total = new CheckResult();
-        foreach (var result in checker.CheckFiles(files))
-            total.Add(result);
-        int exit = total.Errors > 0 ? ExitFindings : ExitClean;
-
-        bool written = settings.Sarif
-            ? Emit(settings.OutputFile, stdout, stderr, stream => SarifWriter.Write(stream, files, total, Environment.CurrentDirectory, exit))
-            : settings.SummaryOnly || EmitText(settings.OutputFile, stdout, stderr, text => WriteText(text, total, settings.Verbose));
-        if (!written) return ExitUsage;
+        bool written;
         if (settings.Sarif)
-            foreach (var d in total.Diagnostics.Where(SarifWriter.IsInputFinding))
-                stderr.WriteLine(d.HeadLine); // why the run could not check everything, where a CI log shows it
-
+        {
+            // A SARIF log is one JSON document over every file: the results are kept until it is written.
+            foreach (var result in checker.CheckFiles(files))
+                total.Add(result);
+            int sarifExit = total.Errors > 0 ? ExitFindings : ExitClean;
+            written = Emit(settings.OutputFile, stdout, stderr, stream => SarifWriter.Write(stream, files, total, Environment.CurrentDirectory, sarifExit));
+            if (written)
+                foreach (var d in total.Diagnostics.Where(SarifWriter.IsInputFinding))
+                    stderr.WriteLine(d.HeadLine); // why the run could not check everything, where a CI log shows it
+        }
+        else if (settings.SummaryOnly)
+        {
+            checker.CheckFiles(files, (_, result) => total.AddSummary(result));
+            written = true;
+        }
+        else
+        {
+            // Text is written file by file as the files are checked, in input order, and nothing listed is kept:
+            // memory holds the files in flight, not every finding of the run.
+            written = EmitText(settings.OutputFile, stdout, stderr, text =>
+            {
+                checker.CheckFiles(files, (_, result) =>
+                {
+                    foreach (var d in result.Diagnostics)
+                        d.WriteTo(text);
+                    total.AddSummary(result);
+                });
+                if (settings.Verbose)
+                    foreach (var (d, by) in total.Suppressed)
+                        text.WriteLine(SuppressedLine(d, by));
+            });
+        }
+        if (!written) return ExitUsage;
         stderr.WriteLine(Summary(files.Length, total, settings.Options.CountOnly));
-        return exit;
+        return total.Errors > 0 ? ExitFindings : ExitClean;
     }
 
     /// <summary>The summary line; suppressed and omitted counts appear only when there are some.</summary>
@@ -209,15 +232,6 @@ public static class Program
         if (total.Suppressed.Count > 0) line += $", {total.Suppressed.Count} suppressed";
         if (total.Omitted > 0 && !countOnly) line += $", {total.Omitted} omitted (over --max-diagnostics)";
         return line;
-    }
-
-    private static void WriteText(TextWriter text, CheckResult total, bool verbose)
-    {
-        foreach (var d in total.Diagnostics)
-            text.WriteLine(d.Format());
-        if (verbose)
-            foreach (var (d, by) in total.Suppressed)
-                text.WriteLine(SuppressedLine(d, by));
     }
 
     /// <summary><c>object: note: suppressed PG0004: message (justification)</c>.</summary>

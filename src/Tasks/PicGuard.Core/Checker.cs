@@ -50,10 +50,28 @@ public sealed class CheckResult
     public long Relocations { get; internal set; }
     public int Objects { get; internal set; }
     /// <summary>Errors found, counting collapsed and omitted ones.</summary>
-    public int Errors => Diagnostics.Where(d => d.Severity == Severity.Error).Sum(d => d.Occurrences) + OmittedErrors;
+    public int Errors => Diagnostics.Where(d => d.Severity == Severity.Error).Sum(d => d.Occurrences) + OmittedErrors + _droppedErrors;
 
     /// <summary>Warnings found, counting collapsed and omitted ones.</summary>
-    public int Warnings => Diagnostics.Where(d => d.Severity == Severity.Warning).Sum(d => d.Occurrences) + OmittedWarnings;
+    public int Warnings => Diagnostics.Where(d => d.Severity == Severity.Warning).Sum(d => d.Occurrences) + OmittedWarnings + _droppedWarnings;
+
+    private int _droppedErrors, _droppedWarnings;
+
+    /// <summary>
+    /// Adds everything of <paramref name="other"/> a summary counts (errors and warnings, listed or not, suppressed
+    /// findings, objects, relocations) but not its listed diagnostics: a running total over results already written out.
+    /// </summary>
+    public void AddSummary(CheckResult other)
+    {
+        AddCounts(other);
+        _droppedErrors += other._droppedErrors;
+        _droppedWarnings += other._droppedWarnings;
+        foreach (var d in other.Diagnostics)
+        {
+            if (d.Severity == Severity.Error) _droppedErrors += d.Occurrences;
+            else if (d.Severity == Severity.Warning) _droppedWarnings += d.Occurrences;
+        }
+    }
 
     internal int OmittedErrors { get; set; }
     internal int OmittedWarnings { get; set; }
@@ -105,12 +123,27 @@ public sealed class Checker
     public IReadOnlyList<CheckResult> CheckFiles(IReadOnlyList<string> paths, int maxParallelism = 0)
     {
         ArgumentNullException.ThrowIfNull(paths);
+        var results = new CheckResult[paths.Count];
+        CheckFiles(paths, (i, result) => results[i] = result, maxParallelism);
+        return results;
+    }
+
+    /// <summary>
+    /// As <see cref="CheckFiles(IReadOnlyList{string}, int)"/>, but hands each file's result to <paramref name="onResult"/>
+    /// (with the file's index) as soon as that file and every file before it are checked, in input order, one call at a
+    /// time, and keeps nothing of it afterwards: a caller that writes and drops each result holds only the files in flight,
+    /// however many files there are. <paramref name="onResult"/> runs on one of the checking threads.
+    /// </summary>
+    public void CheckFiles(IReadOnlyList<string> paths, Action<int, CheckResult> onResult, int maxParallelism = 0)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(onResult);
         ArgumentOutOfRangeException.ThrowIfNegative(maxParallelism);
-        var jobs = new FileJob[paths.Count];
+        var run = new FilesRun(paths.Count, onResult);
         int parallelism = maxParallelism == 0 ? Environment.ProcessorCount : maxParallelism;
         try
         {
-            var units = Units(paths, jobs);
+            var units = Units(paths, run);
             if (parallelism == 1)
             {
                 foreach (var unit in units) Run(unit);
@@ -123,14 +156,43 @@ public sealed class Checker
         }
         finally
         {
-            foreach (var job in jobs)
-                job?.DisposeInput();
+            run.DisposeInputs();
+        }
+        run.Emit();
+        if (!run.AllEmitted)
+            throw new InvalidOperationException("a file was not checked");
+    }
+
+    /// <summary>The files of one <see cref="CheckFiles(IReadOnlyList{string}, Action{int, CheckResult}, int)"/> call: hands out results in input order.</summary>
+    private sealed class FilesRun(int count, Action<int, CheckResult> onResult)
+    {
+        private readonly FileJob?[] _jobs = new FileJob?[count];
+        private readonly object _emit = new();
+        private int _next;
+
+        public bool AllEmitted => _next == _jobs.Length;
+
+        public void Set(int index, FileJob job) => Volatile.Write(ref _jobs[index], job);
+
+        /// <summary>Hands every complete file at the head of the order to the caller, and forgets it.</summary>
+        public void Emit()
+        {
+            lock (_emit)
+            {
+                while (_next < _jobs.Length && Volatile.Read(ref _jobs[_next]) is { IsComplete: true } job)
+                {
+                    var result = job.Finish();
+                    _jobs[_next] = null;
+                    onResult(_next++, result);
+                }
+            }
         }
 
-        var results = new CheckResult[jobs.Length];
-        for (int i = 0; i < jobs.Length; i++)
-            results[i] = jobs[i].Finish();
-        return results;
+        public void DisposeInputs()
+        {
+            foreach (var job in _jobs)
+                job?.DisposeInput();
+        }
     }
 
     /// <summary>
@@ -139,9 +201,21 @@ public sealed class Checker
     /// so listing and the cap apply to the file as <see cref="CheckFile"/> applies them, and a member that starts when
     /// the file has listed all it may lists nothing (its findings are only counted).
     /// </summary>
-    private sealed class FileJob(string path, CheckOptions options)
+    private sealed class FileJob(string path, CheckOptions options, FilesRun run)
     {
         public string Path { get; } = path;
+        private volatile bool _complete;
+
+        /// <summary>Every member is checked and folded (or the file could not be read): <see cref="Finish"/> may run.</summary>
+        public bool IsComplete => _complete;
+
+        /// <summary>Marks a file that could not be read as complete.</summary>
+        public void Failed()
+        {
+            _complete = true;
+            run.Emit();
+        }
+
         public MappedFile? Input;
         public CheckResult? Whole;
         public Diagnostic? Tail;
@@ -156,7 +230,10 @@ public sealed class Checker
 
         public void Release()
         {
-            if (Interlocked.Decrement(ref _pending) == 0) DisposeInput();
+            if (Interlocked.Decrement(ref _pending) != 0) return;
+            DisposeInput();
+            _complete = true;
+            run.Emit();
         }
 
         public void DisposeInput() => Interlocked.Exchange(ref Input, null)?.Dispose();
@@ -229,13 +306,18 @@ public sealed class Checker
     }
 
     /// <summary>Opens the files in order and yields their objects; runs on one thread at a time.</summary>
-    private IEnumerable<Unit> Units(IReadOnlyList<string> paths, FileJob[] jobs)
+    private IEnumerable<Unit> Units(IReadOnlyList<string> paths, FilesRun run)
     {
         for (int i = 0; i < paths.Count; i++)
         {
-            var job = jobs[i] = new FileJob(paths[i], _options);
+            var job = new FileJob(paths[i], _options, run);
             job.Input = Open(job.Path, out job.Whole);
-            if (job.Input is null) continue;
+            run.Set(i, job);
+            if (job.Input is null)
+            {
+                job.Failed();
+                continue;
+            }
             var data = job.Input.Data;
             if (!ArArchive.HasArchiveMagic(data.Span))
             {

@@ -66,6 +66,24 @@ public sealed record Diagnostic(
         }
     }
 
+    /// <summary>Writes <see cref="Format"/> and a new line to <paramref name="writer"/>, piece by piece (no string of the whole).</summary>
+    public void WriteTo(TextWriter writer)
+    {
+        writer.Write(Object);
+        writer.Write(": ");
+        writer.Write(SeverityWord(Severity));
+        writer.Write(' ');
+        writer.Write(Code);
+        writer.Write(": ");
+        writer.Write(Message);
+        foreach (var line in Context)
+        {
+            writer.Write("\n>>> ");
+            writer.Write(line);
+        }
+        writer.WriteLine();
+    }
+
     /// <summary>Head line plus context lines, as the CLI prints it.</summary>
     public string Format()
     {

@@ -11,44 +11,96 @@ namespace PicGuard.Diagnostics;
 public static class InstructionDecoder
 {
     /// <summary>Longest stretch decoded to reach the site; beyond it the site is probably in data.</summary>
-    private const int MaxDecodeBytes = 1 << 20;
+    internal const int MaxDecodeBytes = 1 << 20;
 
     /// <param name="section">The executable section that holds the site.</param>
     /// <param name="siteOffset">Offset of the relocated field in the section.</param>
     /// <param name="startOffset">Offset of an instruction boundary at or before the site (the function's start).</param>
-    public static string? At(ElfFile elf, in ElfSection section, ulong siteOffset, ulong startOffset)
+    public static string? At(ElfFile elf, in ElfSection section, ulong siteOffset, ulong startOffset) =>
+        new SiteDecoder(elf).At(section, siteOffset, startOffset);
+
+    [ThreadStatic] private static IntelFormatter? t_formatter;
+    [ThreadStatic] private static StringOutput? t_output;
+
+    internal static string Format(in Instruction instruction)
     {
-        int bitness = elf.Machine switch { ElfMachine.X86_64 => 64, ElfMachine.I386 => 32, _ => 0 };
-        if (bitness == 0 || !section.HasFileData || siteOffset >= section.Size || startOffset > siteOffset || siteOffset - startOffset > MaxDecodeBytes)
+        var formatter = t_formatter;
+        if (formatter is null)
+        {
+            t_formatter = formatter = new IntelFormatter();
+            formatter.Options.HexPrefix = "0x";
+            formatter.Options.HexSuffix = null;
+            formatter.Options.SpaceAfterOperandSeparator = true;
+            formatter.Options.UppercaseHex = false;
+            formatter.Options.SmallHexNumbersInDecimal = false;
+            formatter.Options.ShowBranchSize = false;
+            formatter.Options.BranchLeadingZeros = false;
+            formatter.Options.RipRelativeAddresses = true;
+        }
+        var output = t_output ??= new StringOutput();
+        formatter.Format(instruction, output);
+        return output.ToStringAndReset();
+    }
+}
+
+/// <summary>
+/// The instructions at the relocation sites of one object, decoded by one Iced decoder. Sites come in address order
+/// within a section, so a site in the same function as the one before it is decoded from that one's instruction (a
+/// boundary of the same sweep from the function's start) rather than from the function's start again: a function's
+/// sites together cost one pass over it. Only the bytes between the starting boundary and the site are copied.
+/// </summary>
+internal sealed class SiteDecoder(ElfFile elf)
+{
+    private readonly int _bitness = elf.Machine switch { ElfMachine.X86_64 => 64, ElfMachine.I386 => 32, _ => 0 };
+    private readonly BufferReader _reader = new();
+    private Decoder? _decoder;
+    private int _section = -1;
+    private ulong _functionStart;
+    private ulong _resume = ulong.MaxValue; // an instruction boundary of the sweep from _functionStart, or none
+
+    /// <inheritdoc cref="InstructionDecoder.At"/>
+    public string? At(in ElfSection section, ulong siteOffset, ulong startOffset)
+    {
+        if (_bitness == 0 || !section.HasFileData || siteOffset >= section.Size || startOffset > siteOffset || siteOffset - startOffset > InstructionDecoder.MaxDecodeBytes)
             return null;
         var code = elf.SectionData(section);
-        int start = (int)startOffset;
+        if (siteOffset >= (ulong)code.Length) return null;
+        ulong begin = section.Index == _section && startOffset == _functionStart && _resume >= startOffset && _resume <= siteOffset ? _resume : startOffset;
+        _section = section.Index;
+        _functionStart = startOffset;
+        _resume = ulong.MaxValue;
         int end = (int)Math.Min((ulong)code.Length, siteOffset + 16);
-        var bytes = code[start..end].ToArray();
-        var decoder = Decoder.Create(bitness, new ByteArrayCodeReader(bytes), (ulong)start);
-        while (decoder.IP <= siteOffset && decoder.IP < (ulong)end)
+        _reader.Load(code[(int)begin..end]);
+        var decoder = _decoder ??= Decoder.Create(_bitness, _reader);
+        decoder.IP = begin;
+        ulong limit = (ulong)end;
+        while (decoder.IP <= siteOffset && decoder.IP < limit)
         {
             decoder.Decode(out var instruction);
             if (instruction.IsInvalid) return null;
             if (siteOffset < instruction.NextIP)
-                return Format(instruction);
+            {
+                _resume = instruction.IP;
+                return InstructionDecoder.Format(instruction);
+            }
         }
         return null;
     }
 
-    private static string Format(in Instruction instruction)
+    /// <summary>A code reader over a reused buffer.</summary>
+    private sealed class BufferReader : CodeReader
     {
-        var formatter = new IntelFormatter();
-        formatter.Options.HexPrefix = "0x";
-        formatter.Options.HexSuffix = null;
-        formatter.Options.SpaceAfterOperandSeparator = true;
-        formatter.Options.UppercaseHex = false;
-        formatter.Options.SmallHexNumbersInDecimal = false;
-        formatter.Options.ShowBranchSize = false;
-        formatter.Options.BranchLeadingZeros = false;
-        formatter.Options.RipRelativeAddresses = true;
-        var output = new StringOutput();
-        formatter.Format(instruction, output);
-        return output.ToStringAndReset();
+        private byte[] _buffer = new byte[256];
+        private int _position, _length;
+
+        public void Load(ReadOnlySpan<byte> bytes)
+        {
+            if (bytes.Length > _buffer.Length) _buffer = new byte[Math.Max(bytes.Length, _buffer.Length * 2)];
+            bytes.CopyTo(_buffer);
+            _length = bytes.Length;
+            _position = 0;
+        }
+
+        public override int ReadByte() => _position < _length ? _buffer[_position++] : -1;
     }
 }

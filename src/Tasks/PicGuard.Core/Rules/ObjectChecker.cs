@@ -35,6 +35,7 @@ internal sealed class ObjectChecker
     private ulong[]? _imageOffsets;
     private FunctionIndex? _functions;
     private SourceLocator? _sources;
+    private SiteDecoder? _sites;
     private ElfSymbolTable? _symbols;
     private uint _symbolsIndex = uint.MaxValue;
     private sbyte[]? _instrumentation;
@@ -537,13 +538,9 @@ internal sealed class ObjectChecker
 
         var (location, _) = Place(patched, r.Offset, withSource: false);
         string target = TargetName(relocationSection, r);
-        message = (message ?? "{kind} relocation {type} against {target} in {exec}section {section}")
-            .Replace("{kind}", KindWord(type.Kind))
-            .Replace("{type}", type.Name)
-            .Replace("{target}", target)
-            .Replace("{exec}", patched.IsExecutable ? "executable " : "")
-            .Replace("{section}", location.Section)
-            .Replace("{from}", location.Describe());
+        message = message is null
+            ? $"{KindWord(type.Kind)} relocation {type.Name} against {target} in {(patched.IsExecutable ? "executable " : "")}section {location.Section}"
+            : Fill(message, type, target, patched, location);
         var finding = new Diagnostic(rule, severity, _path, _objectName, message,
             [$"referenced by {location.Describe()} ({location.Section}+0x{location.Offset:x}) in {_objectName}", "fix: " + (fix ?? rule.Fix)],
             location, type.Name, target)
@@ -555,13 +552,51 @@ internal sealed class ObjectChecker
 
         // Listed: now the parts that cost — the source line and the instruction.
         var source = Source(patched, r.Offset);
-        string? instruction = patched.IsExecutable ? InstructionDecoder.At(_elf, patched, location.Offset, location.Function is null ? 0 : location.Offset - location.FunctionOffset) : null;
+        string? instruction = patched.IsExecutable ? (_sites ??= new SiteDecoder(_elf)).At(patched, location.Offset, location.Function is null ? 0 : location.Offset - location.FunctionOffset) : null;
         if (source is null && instruction is null) return;
         var context = new List<string> { finding.Context[0] };
         if (source is not null) context.Add($"source: {source}");
         if (instruction is not null) context.Add($"instruction: {instruction}");
         context.Add(finding.Context[1]);
         _findings.Complete(key, finding with { Context = context, Source = source, Instruction = instruction });
+    }
+
+    /// <summary>The message template of a rule with its <c>{kind}</c>, <c>{type}</c>, <c>{target}</c>, <c>{exec}</c>, <c>{section}</c> and <c>{from}</c> filled in, in one pass.</summary>
+    private static string Fill(string template, RelocationType type, string target, in ElfSection patched, ObjectLocation location)
+    {
+        if (template.IndexOf('{') < 0) return template;
+        var sb = new System.Text.StringBuilder(template.Length + target.Length + 64);
+        int at = 0;
+        while (at < template.Length)
+        {
+            int open = template.IndexOf('{', at);
+            int close = open < 0 ? -1 : template.IndexOf('}', open + 1);
+            if (close < 0)
+            {
+                sb.Append(template, at, template.Length - at);
+                break;
+            }
+            sb.Append(template, at, open - at);
+            string? value = template.AsSpan(open + 1, close - open - 1) switch
+            {
+                "kind" => KindWord(type.Kind),
+                "type" => type.Name,
+                "target" => target,
+                "exec" => patched.IsExecutable ? "executable " : "",
+                "section" => location.Section,
+                "from" => location.Describe(),
+                _ => null,
+            };
+            if (value is null)
+            {
+                sb.Append('{');
+                at = open + 1;
+                continue;
+            }
+            sb.Append(value);
+            at = close + 1;
+        }
+        return sb.ToString();
     }
 
     private string PlaceText(ElfSection patched, ulong rawOffset)
