@@ -42,6 +42,14 @@ public static class SdkPackage
     public static Toolchain.Result Dotnet(string workingDirectory, params string[] args) =>
         Toolchain.Run("dotnet", args, workingDirectory, Environment());
 
+    /// <summary><see cref="Dotnet(string, string[])"/> with more environment variables (a launcher's cache or hosts).</summary>
+    public static Toolchain.Result Dotnet(string workingDirectory, IDictionary<string, string?> extraEnvironment, params string[] args)
+    {
+        var environment = Environment();
+        foreach (var (k, v) in extraEnvironment) environment[k] = v;
+        return Toolchain.Run("dotnet", args, workingDirectory, environment);
+    }
+
     /// <summary>
     /// The environment <see cref="Dotnet"/> runs with: no node reuse, unless <paramref name="nodeHandshakeSalt"/>
     /// is given; then MSBuild nodes stay up after a build and only builds with the same salt reuse or shut them down.
@@ -112,6 +120,18 @@ public static class SdkPackage
 
     public static Toolchain.Result Build(string dir, params string[] extra) =>
         Dotnet(dir, ["build", "-nodeReuse:false", "-clp:NoSummary", .. extra]);
+
+    /// <summary>A project in the standalone SDK form, <c>Sdk="PicGuard.Sdk/version"</c>: no TargetFramework, default source globs.</summary>
+    public static string SdkProject(string properties, string items = "") => $"""
+        <Project Sdk="PicGuard.Sdk/{Version}">
+          <PropertyGroup>
+            {properties}
+          </PropertyGroup>
+          <ItemGroup>
+            {items}
+          </ItemGroup>
+        </Project>
+        """;
 }
 
 [TestClass]

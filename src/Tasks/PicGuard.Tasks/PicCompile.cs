@@ -59,7 +59,7 @@ public sealed class PicCompile : Microsoft.Build.Utilities.Task, ICancelableTask
             var (commandLine, result) = results[item];
             bool ok = result.ExitCode == 0;
             Log.LogMessage(ok ? MessageImportance.Low : MessageImportance.Normal, $"PicGuard: {(ok ? "" : "failed: ")}cd {ProcessRunner.Quote(directory)} && {commandLine}");
-            TaskLog.ToolOutput(Log, CompilerPath, result, RuleCatalog.CompilerError, RuleCatalog.CompilerWarning, item.ItemSpec);
+            TaskLog.ToolOutput(Log, string.IsNullOrEmpty(LauncherPath) ? CompilerPath : LauncherPath, result, RuleCatalog.CompilerError, RuleCatalog.CompilerWarning, item.ItemSpec);
             if (!ok) continue;
             Log.LogMessage(MessageImportance.Normal, $"PicGuard: compiled {item.ItemSpec}");
             compiled++;
