@@ -223,6 +223,10 @@ public sealed class Checker
         private readonly CheckResult _merged = new();
         private readonly FindingSet _mergedFindings = new(options);
         private int _folded;
+        private CheckResult? _single;
+
+        /// <summary>The file is one object, not an archive: one unit, whose result needs no folding.</summary>
+        public bool Single;
         private volatile int _listed;
         private int _pending = 1;
 
@@ -255,6 +259,13 @@ public sealed class Checker
         /// <summary>Records a member's result and folds every member whose predecessors are all done.</summary>
         public void Done(Unit unit, CheckResult result)
         {
+            if (Single)
+            {
+                // The file is one object: its result is the file's as it is (it listed under the whole cap).
+                _single = result;
+                _folded = 1;
+                return;
+            }
             lock (_units)
             {
                 unit.Result = result;
@@ -272,6 +283,7 @@ public sealed class Checker
         public CheckResult Finish()
         {
             if (Whole is { } whole) return whole;
+            if (_single is { } single) return single;
             if (_folded != _units.Count)
                 throw new InvalidOperationException($"{Path}: {_units.Count - _folded} member(s) were not checked");
             if (Tail is { } tail) _mergedFindings.Add(tail);
@@ -322,6 +334,7 @@ public sealed class Checker
             if (!ArArchive.HasArchiveMagic(data.Span))
             {
                 job.Whole = null;
+                job.Single = true;
                 var unit = job.Add(job.Path, data);
                 job.Hold();
                 yield return unit;

@@ -76,6 +76,12 @@ public sealed record Diagnostic(
         writer.Write(Code);
         writer.Write(": ");
         writer.Write(Message);
+        if (Context is RelocationContext lazy)
+        {
+            lazy.WriteTo(writer);
+            writer.WriteLine();
+            return;
+        }
         foreach (var line in Context)
         {
             writer.Write("\n>>> ");

@@ -152,7 +152,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
                 if (g.Severity == Severity.Warning) result.OmittedWarnings += g.Count;
                 continue;
             }
-            var d = g.Diagnostic with { Occurrences = g.Count };
+            var d = g.Count == g.Diagnostic.Occurrences ? g.Diagnostic : g.Diagnostic with { Occurrences = g.Count };
             if (g.By is not null)
                 result.Suppressed.Add((d, g.By));
             else

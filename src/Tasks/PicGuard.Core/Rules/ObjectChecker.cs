@@ -541,25 +541,31 @@ internal sealed class ObjectChecker
         message = message is null
             ? $"{KindWord(type.Kind)} relocation {type.Name} against {target} in {(patched.IsExecutable ? "executable " : "")}section {location.Section}"
             : Fill(message, type, target, patched, location);
-        var finding = new Diagnostic(rule, severity, _path, _objectName, message,
-            [$"referenced by {location.Describe()} ({location.Section}+0x{location.Offset:x}) in {_objectName}", "fix: " + (fix ?? rule.Fix)],
-            location, type.Name, target)
+        string fixLine = FixLine(fix ?? rule.Fix);
+        if (admission != FindingSet.Admission.Listed)
         {
-            Symbol = symbol,
-        };
-        _findings.Complete(key, finding);
-        if (admission != FindingSet.Admission.Listed) return;
+            _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, null, null, fixLine), location, type.Name, target) { Symbol = symbol });
+            return;
+        }
 
-        // Listed: now the parts that cost — the source line and the instruction.
+        // Listed: the parts that cost too — the source line and the instruction. The context lines are text only when written.
         var source = Source(patched, r.Offset);
         string? instruction = patched.IsExecutable ? (_sites ??= new SiteDecoder(_elf)).At(patched, location.Offset, location.Function is null ? 0 : location.Offset - location.FunctionOffset) : null;
-        if (source is null && instruction is null) return;
-        var context = new List<string> { finding.Context[0] };
-        if (source is not null) context.Add($"source: {source}");
-        if (instruction is not null) context.Add($"instruction: {instruction}");
-        context.Add(finding.Context[1]);
-        _findings.Complete(key, finding with { Context = context, Source = source, Instruction = instruction });
+        _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, source, instruction, fixLine), location, type.Name, target)
+        {
+            Symbol = symbol,
+            Source = source,
+            Instruction = instruction,
+        });
     }
+
+    /// <summary>"fix: …" for a rule's or an instrumentation row's fix, built once per text.</summary>
+    private static string FixLine(string fix) => FixLines.GetValue(fix, static f => "fix: " + f);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, string> FixLines = new();
+
+    /// <summary>"referenced by func+0x1c (.text+0x3c) in object".</summary>
+    private string ReferencedBy(ObjectLocation location) => RelocationContext.ReferencedBy(location, _objectName);
 
     /// <summary>The message template of a rule with its <c>{kind}</c>, <c>{type}</c>, <c>{target}</c>, <c>{exec}</c>, <c>{section}</c> and <c>{from}</c> filled in, in one pass.</summary>
     private static string Fill(string template, RelocationType type, string target, in ElfSection patched, ObjectLocation location)
@@ -599,11 +605,7 @@ internal sealed class ObjectChecker
         return sb.ToString();
     }
 
-    private string PlaceText(ElfSection patched, ulong rawOffset)
-    {
-        var (location, _) = Place(patched, rawOffset, withSource: false);
-        return $"referenced by {location.Describe()} ({location.Section}+0x{location.Offset:x}) in {_objectName}";
-    }
+    private string PlaceText(ElfSection patched, ulong rawOffset) => ReferencedBy(Place(patched, rawOffset, withSource: false).Location);
 
     private string? SymbolName(ElfSection relocationSection, ElfRelocation r)
     {
@@ -627,7 +629,11 @@ internal sealed class ObjectChecker
         return $"'{(name.Length == 0 ? $"symbol #{r.SymbolIndex}" : name)}'";
     }
 
-    private static string KindWord(RelocationKind kind) => kind switch
+    private static string KindWord(RelocationKind kind) => (uint)kind < (uint)KindWords.Length ? KindWords[(int)kind] : KindText(kind);
+
+    private static readonly string[] KindWords = Enumerable.Range(0, 32).Select(k => KindText((RelocationKind)k)).ToArray();
+
+    private static string KindText(RelocationKind kind) => kind switch
     {
         RelocationKind.Got => "GOT-based",
         RelocationKind.PcRelative => "PC-relative",

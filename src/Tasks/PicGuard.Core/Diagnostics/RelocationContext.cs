@@ -1,0 +1,114 @@
+using System.Collections;
+using PicGuard.Elf;
+
+namespace PicGuard.Diagnostics;
+
+/// <summary>
+/// The "&gt;&gt;&gt;" lines of a relocation finding, kept as their parts (the place, source position, instruction and
+/// fix) and turned into text only when written or read: <see cref="Diagnostic.WriteTo"/> writes the parts straight to
+/// the output, so a listed finding costs no line strings; reading an element builds (and keeps) the lines.
+/// </summary>
+internal sealed class RelocationContext : IReadOnlyList<string>
+{
+    private readonly ObjectLocation _place;
+    private readonly string _objectName;
+    private readonly SourcePosition? _source;
+    private readonly string? _instruction;
+    private readonly string _fixLine;
+    private string[]? _lines;
+
+    public RelocationContext(ObjectLocation place, string objectName, SourcePosition? source, string? instruction, string fixLine)
+    {
+        _place = place;
+        _objectName = objectName;
+        _source = source;
+        _instruction = instruction;
+        _fixLine = fixLine;
+    }
+
+    public int Count => 2 + (_source is null ? 0 : 1) + (_instruction is null ? 0 : 1);
+
+    public string this[int index] => Lines[index];
+
+    public IEnumerator<string> GetEnumerator() => ((IEnumerable<string>)Lines).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private string[] Lines => _lines ??= Build();
+
+    private string[] Build()
+    {
+        var lines = new string[Count];
+        int i = 0;
+        lines[i++] = ReferencedBy(_place, _objectName);
+        if (_source is not null) lines[i++] = $"source: {_source}";
+        if (_instruction is not null) lines[i++] = $"instruction: {_instruction}";
+        lines[i] = _fixLine;
+        return lines;
+    }
+
+    /// <summary>"referenced by func+0x1c (.text+0x3c) in object", as a string.</summary>
+    public static string ReferencedBy(ObjectLocation place, string objectName) => place.Function is null
+        ? $"referenced by {place.Section}+0x{place.Offset:x} ({place.Section}+0x{place.Offset:x}) in {objectName}"
+        : $"referenced by {place.Function}+0x{place.FunctionOffset:x} ({place.Section}+0x{place.Offset:x}) in {objectName}";
+
+    /// <summary>Writes each line after "\n&gt;&gt;&gt; ", as <see cref="Diagnostic.WriteTo"/> does, piece by piece.</summary>
+    public void WriteTo(TextWriter writer)
+    {
+        if (_lines is not null)
+        {
+            foreach (var line in _lines)
+            {
+                writer.Write("\n>>> ");
+                writer.Write(line);
+            }
+            return;
+        }
+        writer.Write("\n>>> referenced by ");
+        writer.Write(_place.Function ?? _place.Section);
+        writer.Write("+0x");
+        Hex(writer, _place.Function is null ? _place.Offset : _place.FunctionOffset);
+        writer.Write(" (");
+        writer.Write(_place.Section);
+        writer.Write("+0x");
+        Hex(writer, _place.Offset);
+        writer.Write(") in ");
+        writer.Write(_objectName);
+        if (_source is { } source)
+        {
+            writer.Write("\n>>> source: ");
+            writer.Write(source.File);
+            if (source.Line > 0)
+            {
+                writer.Write(':');
+                Decimal(writer, source.Line);
+                if (source.Column > 0)
+                {
+                    writer.Write(':');
+                    Decimal(writer, source.Column);
+                }
+            }
+        }
+        if (_instruction is not null)
+        {
+            writer.Write("\n>>> instruction: ");
+            writer.Write(_instruction);
+        }
+        writer.Write("\n>>> ");
+        writer.Write(_fixLine);
+    }
+
+    private static void Hex(TextWriter writer, ulong value)
+    {
+        Span<char> digits = stackalloc char[16];
+        value.TryFormat(digits, out int n, "x", System.Globalization.CultureInfo.InvariantCulture);
+        writer.Write(digits[..n]);
+    }
+
+    private static void Decimal(TextWriter writer, int value)
+    {
+        Span<char> digits = stackalloc char[11];
+        value.TryFormat(digits, out int n, default, System.Globalization.CultureInfo.InvariantCulture);
+        writer.Write(digits[..n]);
+    }
+}
