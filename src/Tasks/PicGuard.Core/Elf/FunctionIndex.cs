@@ -28,28 +28,17 @@ public sealed class FunctionIndex
         if (table.Type is not (ElfSectionType.SymbolTable or ElfSectionType.DynamicSymbolTable))
             return new FunctionIndex([], null);
         var symbols = elf.GetSymbolTable((uint)table.Index);
-        var list = new List<Entry>(Math.Max(0, symbols.Count - 1));
+        // Two passes over the table, so the index is one array of the exact size (no list grown by doubling).
+        int count = 0;
         for (uint i = 1; i < (uint)symbols.Count; i++)
-        {
-            var s = symbols[i];
-            if (s.Type is not (ElfSymbolType.Function or ElfSymbolType.NoType or ElfSymbolType.GnuIndirectFunction)) continue;
-            if (!s.IsInSection) continue;
-            if (s.NameOffset == 0) continue;
-            var name = symbols.NameBytes(s);
-            if (name.IsEmpty)
-            {
-                // Out of range or unterminated: let the decoder say so, as it did before names were read lazily.
-                if (symbols.Name(s).Length == 0) continue;
-            }
-            else if (name.StartsWith(".L"u8) || name[0] == (byte)'$')
-            {
-                continue;
-            }
-            list.Add(new Entry(s.SectionIndex, s.Value, s.Size, i));
-        }
+            if (IsFunctionLike(symbols, i, out _)) count++;
+        var sorted = count == 0 ? [] : new Entry[count];
+        int n = 0;
+        for (uint i = 1; i < (uint)symbols.Count && n < count; i++)
+            if (IsFunctionLike(symbols, i, out var s))
+                sorted[n++] = new Entry(s.SectionIndex, s.Value, s.Size, i);
         // Functions before labels at the same place, so "main" wins over a label at its start;
         // symbol order breaks the remaining ties, so the order is the same on every run.
-        var sorted = list.ToArray();
         Array.Sort(sorted, static (a, b) =>
         {
             int c = a.Section.CompareTo(b.Section);
@@ -59,6 +48,22 @@ public sealed class FunctionIndex
             return c;
         });
         return new FunctionIndex(sorted, symbols);
+    }
+
+    /// <summary>A named code symbol or label in a section: not a local <c>.L</c> label, not a mapping symbol (<c>$x</c>).</summary>
+    private static bool IsFunctionLike(ElfSymbolTable symbols, uint i, out ElfSymbol s)
+    {
+        s = default;
+        _ = symbols.RawNameBytes(i, out var type); // st_info only: most symbols are not code
+        if (type is not (ElfSymbolType.Function or ElfSymbolType.NoType or ElfSymbolType.GnuIndirectFunction)) return false;
+        s = symbols[i];
+        if (!s.IsInSection) return false;
+        if (s.NameOffset == 0) return false;
+        var name = symbols.NameBytes(s);
+        if (name.IsEmpty)
+            // Out of range or unterminated: let the decoder say so, as it did before names were read lazily.
+            return symbols.Name(s).Length != 0;
+        return !name.StartsWith(".L"u8) && name[0] != (byte)'$';
     }
 
     /// <summary>The symbol whose range holds <paramref name="value"/> in section <paramref name="section"/>, with the offset into it.</summary>

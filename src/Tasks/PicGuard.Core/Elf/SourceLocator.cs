@@ -147,9 +147,12 @@ public sealed class SourceLocator
     /// </summary>
     private sealed class FileSymbols
     {
-        private readonly List<(uint Index, string Name)> _files = new();
-        private readonly List<(uint Index, uint Section, ulong Value, ulong Size)> _locals = new();
-        private readonly List<uint> _fileIndices = new();
+        private (uint Index, string Name)[] _files = [];
+        private uint[] _fileIndices = [];
+        /// <summary>Local symbols that may hold a place, sorted by section, value and symbol index: a lookup is a bisection.</summary>
+        private Local[] _locals = [];
+
+        private readonly record struct Local(uint Section, ulong Value, ulong Size, uint Index);
 
         public static FileSymbols Read(ElfFile elf)
         {
@@ -170,37 +173,79 @@ public sealed class SourceLocator
             var table = elf.Sections.FirstOrDefault(s => s.Type == ElfSectionType.SymbolTable);
             if (table.Type != ElfSectionType.SymbolTable) return;
             var symbols = elf.GetSymbolTable((uint)table.Index);
+            var files = new List<(uint, string)>();
+            var fileIndices = new List<uint>();
+            int locals = 0;
             for (uint i = 1; i < (uint)symbols.Count; i++)
             {
                 var s = symbols[i];
                 if (s.Type == ElfSymbolType.File)
                 {
-                    _fileIndices.Add(i);
+                    fileIndices.Add(i);
                     string name = symbols.Name(s);
-                    if (name.Length != 0) _files.Add((i, name));
+                    if (name.Length != 0) files.Add((i, name));
                 }
-                else if (s.Binding == ElfSymbolBinding.Local && s.IsInSection &&
-                         s.Type is ElfSymbolType.Function or ElfSymbolType.Object or ElfSymbolType.NoType)
+                else if (IsLocalPlace(s))
                 {
-                    _locals.Add((i, s.SectionIndex, s.Value, s.Size));
+                    locals++;
                 }
             }
+            _files = files.ToArray();
+            _fileIndices = fileIndices.ToArray();
+            if (_files.Length < 2) return; // no file, or one file for every place: no local is ever looked at
+            _locals = new Local[locals];
+            int n = 0;
+            for (uint i = 1; i < (uint)symbols.Count && n < locals; i++)
+            {
+                var s = symbols[i];
+                if (s.Type != ElfSymbolType.File && IsLocalPlace(s))
+                    _locals[n++] = new Local(s.SectionIndex, s.Value, s.Size, i);
+            }
+            Array.Sort(_locals, static (a, b) =>
+            {
+                int c = a.Section.CompareTo(b.Section);
+                if (c == 0) c = a.Value.CompareTo(b.Value);
+                if (c == 0) c = a.Index.CompareTo(b.Index);
+                return c;
+            });
         }
+
+        private static bool IsLocalPlace(in ElfSymbol s) =>
+            s.Binding == ElfSymbolBinding.Local && s.IsInSection && s.Type is ElfSymbolType.Function or ElfSymbolType.Object or ElfSymbolType.NoType;
 
         public string? For(uint section, ulong value)
         {
-            if (_files.Count == 0) return null;
-            if (_files.Count == 1) return _files[0].Name;
-            // The local symbol holding the place, or the closest one before it when none has a size that says so.
-            (uint Index, ulong Value)? best = null;
-            foreach (var s in _locals)
+            if (_files.Length == 0) return null;
+            if (_files.Length == 1) return _files[0].Name;
+            // The local symbol holding the place, or the closest one before it when none has a size that says so:
+            // the highest value at or below the place among those whose size does not end before it, the first by index on a tie.
+            int lo = 0, hi = _locals.Length - 1, last = -1;
+            while (lo <= hi)
             {
-                if (s.Section != section || s.Value > value) continue;
-                if (s.Size != 0 && value - s.Value >= s.Size) continue;
-                if (best is null || s.Value > best.Value.Value) best = (s.Index, s.Value);
+                int mid = lo + ((hi - lo) >> 1);
+                var e = _locals[mid];
+                if (e.Section < section || (e.Section == section && e.Value <= value))
+                {
+                    last = mid;
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid - 1;
+                }
             }
-            if (best is null) return null;
-            int at = _fileIndices.BinarySearch(best.Value.Index);
+            int best = -1;
+            for (int i = last; i >= 0; i--)
+            {
+                var e = _locals[i];
+                if (e.Section != section) break;
+                if (best >= 0 && e.Value != _locals[best].Value) break;
+                if (e.Size != 0 && value - e.Value >= e.Size) continue;
+                best = i; // walking down: an equal value further on has a lower symbol index
+            }
+            if (best < 0) return null;
+            uint symbol = _locals[best].Index;
+            int at = Array.BinarySearch(_fileIndices, symbol);
             if (at >= 0) return null;
             at = ~at - 1;
             if (at < 0) return null;
