@@ -15,8 +15,8 @@ for toolchain in "gcc ld" "clang-19 ld.lld-19"; do
   rm -rf "$sample/obj" "$sample/bin"
   dotnet build "$sample" -nologo -v:n -nodeReuse:false -p:PicCompiler="$1" -p:PicLinker="$2" \
     | grep -E 'PicGuard:|error|warning' || true
-  test -f "$sample/bin/Debug/net8.0/purgatory.ro"
-  readelf -SW "$sample/bin/Debug/net8.0/purgatory.ro" | grep -E '^\s+\[.*AX' || true
+  test -f "$sample/bin/Debug/purgatory.ro"
+  readelf -SW "$sample/bin/Debug/purgatory.ro" | grep -E '^\s+\[.*AX' || true
 done
 echo "== picguard check on the blob"
-dotnet run --project src/Cli -c Release -- check "$sample/bin/Debug/net8.0/purgatory.ro"
+dotnet run --project src/Cli -c Release -- check "$sample/bin/Debug/purgatory.ro"

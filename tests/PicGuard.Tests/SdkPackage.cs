@@ -10,7 +10,7 @@ public static class SdkPackage
     private static readonly Lazy<string> LazyFeed = new(Pack, LazyThreadSafetyMode.ExecutionAndPublication);
     private static readonly string Root = Directory.CreateTempSubdirectory("picguard-e2e-").FullName;
 
-    /// <summary>The directory holding the freshly packed PicGuard.Sdk.nupkg.</summary>
+    /// <summary>The directory holding the freshly packed PicGuard.Sdk and PicGuard.Templates packages.</summary>
     public static string Feed => LazyFeed.Value;
 
     /// <summary>The NuGet package folder every test project restores into; new for each test run.</summary>
@@ -35,6 +35,9 @@ public static class SdkPackage
             throw new InvalidOperationException("dotnet pack of PicGuard.Sdk failed:\n" + r.All);
         if (!File.Exists(Path.Combine(feed, $"PicGuard.Sdk.{Version}.nupkg")))
             throw new InvalidOperationException($"dotnet pack wrote no PicGuard.Sdk.{Version}.nupkg to {feed}");
+        var templates = Dotnet(RepositoryRoot, "pack", Path.Combine(RepositoryRoot, "templates", "PicGuard.Templates.csproj"), "-c", "Release", "-o", feed);
+        if (templates.ExitCode != 0)
+            throw new InvalidOperationException("dotnet pack of PicGuard.Templates failed:\n" + templates.All);
         return feed;
     }
 
