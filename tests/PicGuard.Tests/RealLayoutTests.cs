@@ -274,6 +274,23 @@ public sealed class RealLayoutTests
     }
 
     [TestMethod]
+    public void Summary_CountsFindingsAsMSBuildDoes_AndThePlacesTheyStandFor()
+    {
+        using var dir = new TempDir();
+        Compile(dir.Path, "kernel.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        SdkPackage.WriteProject(dir.Path, SdkPackage.SdkProject("<EnableDefaultPicSourceItems>false</EnableDefaultPicSourceItems>", """<PicCheck Include="kernel.gcc.o" />"""), "blob.csproj");
+
+        var r = SdkPackage.Dotnet(dir.Path, "build", "-nodeReuse:false", "-v:n");
+
+        Assert.AreEqual(1, r.ExitCode, r.All);
+        int msbuildErrors = int.Parse(Regex.Match(r.All, @"(\d+) Error\(s\)").Groups[1].Value);
+        var summary = Regex.Match(r.All, @"PicGuard: checked 1 file\(s\), \d+ relocation\(s\): (\d+) error\(s\)( at (\d+) place\(s\))?");
+        Assert.IsTrue(summary.Success, r.All);
+        Assert.AreEqual(msbuildErrors, int.Parse(summary.Groups[1].Value), "PicGuard's summary counts errors as MSBuild does:\n" + r.All);
+        Assert.IsTrue(summary.Groups[3].Success && int.Parse(summary.Groups[3].Value) > msbuildErrors, "the collapsed findings' places are counted too:\n" + r.All);
+    }
+
+    [TestMethod]
     public void CompileCommandsJson_HasEachSourcesExactFlags_AndClangdChecksEverySourceClean()
     {
         using var dir = SdkFormProject("<PicCompiler>clang-19</PicCompiler><PicLinker>ld.lld-19</PicLinker>");

@@ -51,7 +51,8 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
     {
         if (!TryOptions(out var options, out var defaultProfile)) return false;
 
-        int errors = 0, warnings = 0, suppressed = 0, omitted = 0;
+        // Findings as MSBuild counts them (one per logged error or warning) and the places they stand for.
+        int errors = 0, warnings = 0, errorPlaces = 0, warningPlaces = 0, suppressed = 0, omitted = 0;
         foreach (var item in Files)
         {
             var profile = defaultProfile;
@@ -74,15 +75,21 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
                 Log.LogMessage(MessageImportance.Normal, $"PicGuard: suppressed {d.Code} in {d.Object}: {d.Message}{(by.Justification is { Length: > 0 } j ? $" (justification: {j})" : "")}");
             if (result.Omitted > 0)
                 Log.LogMessage(MessageImportance.High, $"PicGuard: {item.ItemSpec}: {result.Omitted} more finding(s) not listed (PicMaxDiagnostics={options.MaxDiagnosticsPerFile}).");
-            errors += result.Errors;
-            warnings += result.Warnings;
+            errors += result.Diagnostics.Count(d => d.Severity == Severity.Error);
+            warnings += result.Diagnostics.Count(d => d.Severity == Severity.Warning);
+            errorPlaces += result.Errors;
+            warningPlaces += result.Warnings;
             suppressed += result.Suppressed.Count;
             omitted += result.Omitted;
         }
         Log.LogMessage(MessageImportance.Normal,
-            $"PicGuard: checked {Files.Length} file(s), {RelocationCount} relocation(s): {errors} error(s), {warnings} warning(s), {suppressed} suppressed, {omitted} not listed.");
+            $"PicGuard: checked {Files.Length} file(s), {RelocationCount} relocation(s): {Counted(errors, errorPlaces, "error")}, {Counted(warnings, warningPlaces, "warning")}, {suppressed} suppressed, {omitted} not listed.");
         return !Log.HasLoggedErrors;
     }
+
+    /// <summary>"3 error(s)", or "3 error(s) at 40 place(s)" when identical findings collapsed or some were not listed.</summary>
+    private static string Counted(int findings, int places, string what) =>
+        places == findings ? $"{findings} {what}(s)" : $"{findings} {what}(s) at {places} place(s)";
 
     /// <summary>Reads the properties into checker options; every bad value is one PG9004 naming the property.</summary>
     private bool TryOptions(out CheckOptions options, out Profile profile)
