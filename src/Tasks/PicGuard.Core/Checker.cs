@@ -221,7 +221,9 @@ public sealed class Checker
         public Diagnostic? Tail;
         private readonly List<Unit> _units = new();
         private readonly CheckResult _merged = new();
-        private readonly FindingSet _mergedFindings = new(options);
+        private FindingSet? _mergedSet;
+        /// <summary>The members' findings, folded; made only for an archive (a one-object file's result is used as it is).</summary>
+        private FindingSet MergedFindings => _mergedSet ??= new FindingSet(options);
         private int _folded;
         private CheckResult? _single;
 
@@ -272,9 +274,9 @@ public sealed class Checker
                 while (_folded < _units.Count && _units[_folded].Result is { } next)
                 {
                     _merged.AddCounts(next);
-                    foreach (var d in next.Diagnostics) _mergedFindings.Append(d);
+                    foreach (var d in next.Diagnostics) MergedFindings.Append(d);
                     _units[_folded++].Result = null; // what is folded is not kept twice
-                    _listed = _mergedFindings.Listed;
+                    _listed = MergedFindings.Listed;
                 }
             }
         }
@@ -286,8 +288,8 @@ public sealed class Checker
             if (_single is { } single) return single;
             if (_folded != _units.Count)
                 throw new InvalidOperationException($"{Path}: {_units.Count - _folded} member(s) were not checked");
-            if (Tail is { } tail) _mergedFindings.Add(tail);
-            _mergedFindings.WriteTo(_merged);
+            if (Tail is { } tail) MergedFindings.Add(tail);
+            MergedFindings.WriteTo(_merged);
             return _merged;
         }
     }

@@ -38,8 +38,20 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
         public Suppression? By;
     }
 
-    private readonly Dictionary<FindingKey, Group> _groups = new();
-    private readonly List<Group> _order = new();
+    private Dictionary<FindingKey, Group> _groups = TakeSpare(ref t_spareGroups) ?? new();
+    private List<Group> _order = TakeSpare(ref t_spareOrder) ?? new();
+
+    // An object's set is written out when the object is done; its emptied table and list serve the next object checked
+    // on the same thread, so they are not grown again from nothing for every archive member.
+    [ThreadStatic] private static Dictionary<FindingKey, Group>? t_spareGroups;
+    [ThreadStatic] private static List<Group>? t_spareOrder;
+
+    private static T? TakeSpare<T>(ref T? spare) where T : class
+    {
+        var taken = spare;
+        spare = null;
+        return taken;
+    }
     private readonly int _listLimit = listLimit ?? (options.MaxDiagnosticsPerFile > 0 ? options.MaxDiagnosticsPerFile : int.MaxValue);
     private int _listed;
     private int _objects;
@@ -164,6 +176,14 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
         _counted = _countedErrors = _countedWarnings = 0;
         _order.Clear();
         _groups.Clear();
+        // Kept for the next set on this thread unless it grew large (one huge object should not pin its table).
+        if (_groups.EnsureCapacity(0) <= 4096 && t_spareGroups is null)
+        {
+            t_spareGroups = _groups;
+            t_spareOrder ??= _order;
+            _groups = new();
+            _order = new();
+        }
     }
 
     /// <summary>The first finding's context with the repeats' places after its own, and how many more there were.</summary>

@@ -223,16 +223,8 @@ internal sealed class ObjectChecker
                         _findings.Tally(severity); // counted only: nothing is described
                         continue;
                     }
-                    string? message = check switch
-                    {
-                        RelocationCheck.InstrumentationTarget => $"{RelocationVerb(kind)} instrumentation entry {{target}}, emitted by {row!.ProducedBy}",
-                        RelocationCheck.Confinement => $"section mismatch in reference: {{from}} (section: {{section}}) -> {outside!.Value.Name} (section: {outside.Value.Section})",
-                        RelocationCheck.NotAcceptedByLoader => $"{_table[type].Name} ({type}) against {{target}} is not applied by the {_profile.Name} loader (it applies {string.Join(", ", _profile.LoaderAppliesTypes[_elf.Machine])}; it would fail with 'Unknown rela relocation: {type}')",
-                        RelocationCheck.Overflow => overflow,
-                        _ => null,
-                    };
-                    var r = relocations[i];
-                    Record(rule, severity, section, p, r, _table[type], message, row?.Fix);
+                    // The message is made only once the finding is known to be listed or suppressed (Record), not per repeat.
+                    Record(rule, severity, section, p, relocations[i], _table[type], new MessageParts(kind, row, outside, overflow));
                 }
             }
         }
@@ -516,7 +508,20 @@ internal sealed class ObjectChecker
     }
 
     /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
-    private void Record(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, string? message, string? fix)
+    /// <summary>What a relocation check found, for the message of a finding that is listed or suppressed.</summary>
+    private readonly record struct MessageParts(RelocationKind Kind, InstrumentationSymbol? Row, (string Name, string Section)? Outside, string? Overflow);
+
+    /// <summary>The rule's message template for a relocation finding (null: the generic one), its placeholders not yet filled.</summary>
+    private string? Template(RelocationCheck check, in MessageParts parts, uint type) => check switch
+    {
+        RelocationCheck.InstrumentationTarget => $"{RelocationVerb(parts.Kind)} instrumentation entry {{target}}, emitted by {parts.Row!.ProducedBy}",
+        RelocationCheck.Confinement => $"section mismatch in reference: {{from}} (section: {{section}}) -> {parts.Outside!.Value.Name} (section: {parts.Outside.Value.Section})",
+        RelocationCheck.NotAcceptedByLoader => $"{_table![type].Name} ({type}) against {{target}} is not applied by the {_profile.Name} loader (it applies {string.Join(", ", _profile.LoaderAppliesTypes[_elf.Machine])}; it would fail with 'Unknown rela relocation: {type}')",
+        RelocationCheck.Overflow => parts.Overflow,
+        _ => null,
+    };
+
+    private void Record(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, in MessageParts parts)
     {
         // Identical findings (same rule, type and target, and the same section where the message names it) are counted
         // without formatting anything: every call to __stack_chk_fail in an object is one finding, with its places.
@@ -538,6 +543,8 @@ internal sealed class ObjectChecker
 
         var (location, _) = Place(patched, r.Offset, withSource: false);
         string target = TargetName(relocationSection, r);
+        string? message = Template(check, parts, r.Type);
+        string? fix = parts.Row?.Fix;
         message = message is null
             ? $"{KindWord(type.Kind)} relocation {type.Name} against {target} in {(patched.IsExecutable ? "executable " : "")}section {location.Section}"
             : Fill(message, type, target, patched, location);
