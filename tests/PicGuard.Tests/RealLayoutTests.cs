@@ -241,6 +241,12 @@ public sealed class RealLayoutTests
         Assert.AreEqual(0, rebuild.ExitCode, rebuild.All);
         Assert.AreEqual(3, Count(rebuild.All, "PicGuard: compiled "), rebuild.All);
         Assert.IsTrue(File.Exists(blob));
+
+        // Another compiler gives other objects from the same flags: everything is compiled again.
+        var otherCompiler = SdkPackage.Build(dir.Path, "-v:n", "-p:PicCompiler=clang-19", "-p:PicLinker=ld.lld-19");
+        Assert.AreEqual(0, otherCompiler.ExitCode, otherCompiler.All);
+        Assert.AreEqual(3, Count(otherCompiler.All, "PicGuard: compiled "), otherCompiler.All);
+        StringAssert.Contains(ReadElf("-p", ".comment", Path.Combine(objects, "src", "digest.c.o")), "clang");
     }
 
     [TestMethod]

@@ -20,6 +20,8 @@ public sealed class PicCompile : Microsoft.Build.Utilities.Task, ICancelableTask
     /// <summary>A launcher the compiler runs under (ccache, sccache, distcc, icecc), with its own arguments; empty for none.</summary>
     public string? LauncherPath { get; set; }
     public string? LauncherArguments { get; set; }
+    /// <summary>A file rewritten when the compiler or its version changes: an object older than it is out of date.</summary>
+    public string? CompilerStampFile { get; set; }
     /// <summary>The directory compiles run in; relative flags such as <c>-Iinclude</c> are relative to it.</summary>
     public string? WorkingDirectory { get; set; }
     /// <summary>At most this many compiles at once; 0 means one per core.</summary>
@@ -37,7 +39,9 @@ public sealed class PicCompile : Microsoft.Build.Utilities.Task, ICancelableTask
     {
         string directory = string.IsNullOrEmpty(WorkingDirectory) ? Directory.GetCurrentDirectory() : Path.GetFullPath(WorkingDirectory);
         var launcherArguments = FlagPolicy.Split(LauncherArguments);
-        var stale = Sources.Where(IsOutOfDate).ToList();
+        var compilerChanged = !string.IsNullOrEmpty(CompilerStampFile) && File.Exists(CompilerStampFile)
+            ? File.GetLastWriteTimeUtc(CompilerStampFile) : DateTime.MinValue;
+        var stale = Sources.Where(s => IsOutOfDate(s, compilerChanged)).ToList();
         var results = new ConcurrentDictionary<ITaskItem, Compilation>();
         try
         {
@@ -105,11 +109,12 @@ public sealed class PicCompile : Microsoft.Build.Utilities.Task, ICancelableTask
         return new Compilation(ProcessRunner.CommandLine(tool, arguments), result);
     }
 
-    private static bool IsOutOfDate(ITaskItem item)
+    private static bool IsOutOfDate(ITaskItem item, DateTime compilerChanged)
     {
         string objectFile = item.GetMetadata("ObjectFile");
         if (!File.Exists(objectFile)) return true;
         var built = File.GetLastWriteTimeUtc(objectFile);
+        if (compilerChanged > built) return true;
         if (File.GetLastWriteTimeUtc(item.GetMetadata("FullPath")) > built) return true;
         if (File.GetLastWriteTimeUtc(item.GetMetadata("ResponseFile")) > built) return true;
         if (FlagPolicy.KindOf(item.GetMetadata("FullPath")) == SourceKind.Assembly) return false;
