@@ -99,9 +99,17 @@ public sealed class FunctionIndex
     /// <summary>Names of the symbols in a section, in address order.</summary>
     public IEnumerable<string> In(uint section)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < _symbols.Length; i++)
-            if (_symbols[i].Section == section && seen.Add(NameAt(i)))
+        // The first entry of the section by bisection, then its entries only: a lookup does not walk the whole object.
+        int lo = 0, hi = _symbols.Length;
+        while (lo < hi)
+        {
+            int mid = lo + ((hi - lo) >> 1);
+            if (_symbols[mid].Section < section) lo = mid + 1;
+            else hi = mid;
+        }
+        HashSet<string>? seen = null;
+        for (int i = lo; i < _symbols.Length && _symbols[i].Section == section; i++)
+            if ((seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(NameAt(i)))
                 yield return NameAt(i);
     }
 

@@ -96,6 +96,9 @@ internal sealed class ObjectChecker
 
     // ---- object rules -------------------------------------------------------------------------
 
+    /// <summary>How many executable sections a PG0012 finding names before it counts the rest.</summary>
+    internal const int SectionsListed = 10;
+
     private void CheckObject()
     {
         foreach (var (rule, severity) in _objectRules)
@@ -104,11 +107,15 @@ internal sealed class ObjectChecker
             if (_elf.FileType != match.FileType) continue;
             var executable = _elf.Sections.Where(s => s.IsAllocated && s.IsExecutable && s.Size > 0).ToList();
             if (executable.Count <= match.MaxExecutableSections) continue;
-            var context = executable.Select(s =>
+            // At most SectionsListed sections are named, the rest counted: an object of 70,000 function sections gives
+            // one finding of a dozen lines, and each listed section's functions are found by bisection.
+            var context = executable.Take(SectionsListed).Select(s =>
             {
                 var functions = Functions().In((uint)s.Index).Take(3).ToList();
                 return $"section {_elf.SectionName(s)}, size 0x{s.Size:x}{(functions.Count > 0 ? ", holds " + string.Join(", ", functions) : "")}";
             }).ToList();
+            if (executable.Count > SectionsListed)
+                context.Add($"and {executable.Count - SectionsListed} more executable section(s)");
             context.Add("fix: " + rule.Fix);
             Add(new Diagnostic(rule, severity, _path, _objectName,
                 $"{executable.Count} executable sections in a relocatable blob: every one has address 0 until loaded, and the loader rebases the entry by one of them only",
