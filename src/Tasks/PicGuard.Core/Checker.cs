@@ -1,3 +1,4 @@
+using PicGuard.Bitcode;
 using PicGuard.Diagnostics;
 using PicGuard.Elf;
 using PicGuard.Rules;
@@ -105,12 +106,38 @@ public sealed class Checker
 
     public Checker(CheckOptions options) => _options = options;
 
-    public CheckResult CheckFile(string path)
+    public CheckResult CheckFile(string path) => CheckFile(path, null);
+
+    /// <summary>
+    /// As <see cref="CheckFile(string)"/>, but the file's LLVM bitcode modules go to <paramref name="bitcode"/>, shared by
+    /// the files of one link checked one by one, and code models that disagree (PG0013) are left to
+    /// <see cref="CodeModelConflicts"/> over all of them; without it they are reported within the file.
+    /// </summary>
+    public CheckResult CheckFile(string path, BitcodeInputs? bitcode)
     {
         var input = Open(path, out var failed);
         if (input is null) return failed!;
         using (input)
-            return CheckBuffer(path, input.Data);
+            return CheckBuffer(path, input.Data, bitcode);
+    }
+
+    /// <summary>PG0013 over the bitcode modules <see cref="CheckFile(string, BitcodeInputs?)"/> gathered: code models that disagree.</summary>
+    public CheckResult CodeModelConflicts(BitcodeInputs bitcode)
+    {
+        var result = new CheckResult();
+        AddCodeModelConflicts(result, bitcode);
+        return result;
+    }
+
+    /// <summary>Adds PG0013 findings, kept, suppressed and capped apart from the file's own, to <paramref name="result"/>.</summary>
+    private void AddCodeModelConflicts(CheckResult result, BitcodeInputs bitcode)
+    {
+        var findings = new FindingSet(_options);
+        foreach (var d in bitcode.Conflicts(_options.Profile, Severity(RuleCatalog.CodeModelConflict)))
+            findings.Add(d);
+        var conflicts = new CheckResult();
+        findings.WriteTo(conflicts);
+        result.Add(conflicts);
     }
 
     /// <summary>
@@ -118,7 +145,9 @@ public sealed class Checker
     /// in parallel on up to <paramref name="maxParallelism"/> threads (0: one per processor), and
     /// result <c>i</c> is exactly what <see cref="CheckFile"/> returns for <c>paths[i]</c>, with
     /// diagnostics in the same order. Each file is memory-mapped while its members are checked
-    /// and unmapped as soon as its last member is done.
+    /// and unmapped as soon as its last member is done. The one exception: code models that disagree
+    /// among the LLVM bitcode of all the files (PG0013) are found over the files together and come
+    /// last, in the last file's result.
     /// </summary>
     public IReadOnlyList<CheckResult> CheckFiles(IReadOnlyList<string> paths, int maxParallelism = 0)
     {
@@ -139,7 +168,7 @@ public sealed class Checker
         ArgumentNullException.ThrowIfNull(paths);
         ArgumentNullException.ThrowIfNull(onResult);
         ArgumentOutOfRangeException.ThrowIfNegative(maxParallelism);
-        var run = new FilesRun(paths.Count, onResult);
+        var run = new FilesRun(paths.Count, onResult, this);
         int parallelism = maxParallelism == 0 ? Environment.ProcessorCount : maxParallelism;
         try
         {
@@ -164,8 +193,11 @@ public sealed class Checker
     }
 
     /// <summary>The files of one <see cref="CheckFiles(IReadOnlyList{string}, Action{int, CheckResult}, int)"/> call: hands out results in input order.</summary>
-    private sealed class FilesRun(int count, Action<int, CheckResult> onResult)
+    private sealed class FilesRun(int count, Action<int, CheckResult> onResult, Checker checker)
     {
+        /// <summary>The bitcode modules of every file, for PG0013 once the last file is done.</summary>
+        public readonly BitcodeInputs Bitcode = new();
+
         private readonly FileJob?[] _jobs = new FileJob?[count];
         private readonly object _emit = new();
         private int _next;
@@ -182,6 +214,7 @@ public sealed class Checker
                 while (_next < _jobs.Length && Volatile.Read(ref _jobs[_next]) is { IsComplete: true } job)
                 {
                     var result = job.Finish();
+                    if (_next == _jobs.Length - 1) checker.AddCodeModelConflicts(result, Bitcode);
                     _jobs[_next] = null;
                     onResult(_next++, result);
                 }
@@ -204,6 +237,7 @@ public sealed class Checker
     private sealed class FileJob(string path, CheckOptions options, FilesRun run)
     {
         public string Path { get; } = path;
+        public BitcodeInputs Bitcode => run.Bitcode;
         private volatile bool _complete;
 
         /// <summary>Every member is checked and folded (or the file could not be read): <see cref="Finish"/> may run.</summary>
@@ -301,6 +335,9 @@ public sealed class Checker
         public string ObjectName { get; } = objectName;
         public ReadOnlyMemory<byte> Data { get; } = data;
         public CheckResult? Result;
+
+        /// <summary>The file's index in the run and the member's in the file: the order of bitcode modules for PG0013.</summary>
+        public int File, Member;
     }
 
     private void Run(Unit unit)
@@ -309,7 +346,7 @@ public sealed class Checker
         {
             var result = new CheckResult();
             var findings = new FindingSet(_options, unit.Job.ListLimit);
-            CheckObject(result, findings, unit.Job.Path, unit.ObjectName, unit.Data);
+            CheckObject(result, findings, unit.Job.Path, unit.ObjectName, unit.Data, unit.Job.Bitcode, unit.File, unit.Member);
             findings.WriteTo(result);
             unit.Job.Done(unit, result);
         }
@@ -338,12 +375,14 @@ public sealed class Checker
                 job.Whole = null;
                 job.Single = true;
                 var unit = job.Add(job.Path, data);
+                unit.File = i;
                 job.Hold();
                 yield return unit;
                 job.Release();
                 continue;
             }
             IEnumerator<ArMember>? members = null;
+            int memberIndex = 0;
             while (true)
             {
                 ArMember member;
@@ -359,6 +398,8 @@ public sealed class Checker
                     break;
                 }
                 var unit = job.Add($"{job.Path}({member.Name})", member.Data);
+                unit.File = i;
+                unit.Member = memberIndex++;
                 job.Hold();
                 yield return unit;
             }
@@ -391,16 +432,21 @@ public sealed class Checker
         return null;
     }
 
-    public CheckResult CheckBuffer(string path, ReadOnlyMemory<byte> data)
+    public CheckResult CheckBuffer(string path, ReadOnlyMemory<byte> data) => CheckBuffer(path, data, null);
+
+    private CheckResult CheckBuffer(string path, ReadOnlyMemory<byte> data, BitcodeInputs? shared)
     {
         var result = new CheckResult();
         var findings = new FindingSet(_options);
+        var bitcode = shared ?? new BitcodeInputs();
+        int file = bitcode.NextFile();
         if (ArArchive.HasArchiveMagic(data.Span))
         {
             try
             {
-                foreach (var member in ArArchive.ReadMembers(data))
-                    CheckObject(result, findings, path, $"{path}({member.Name})", member.Data);
+                int member = 0;
+                foreach (var m in ArArchive.ReadMembers(data))
+                    CheckObject(result, findings, path, $"{path}({m.Name})", m.Data, bitcode, file, member++);
             }
             catch (ElfFormatException e)
             {
@@ -409,18 +455,20 @@ public sealed class Checker
         }
         else
         {
-            CheckObject(result, findings, path, path, data);
+            CheckObject(result, findings, path, path, data, bitcode, file, 0);
         }
         findings.WriteTo(result);
+        if (shared is null) AddCodeModelConflicts(result, bitcode);
         return result;
     }
 
-    private void CheckObject(CheckResult result, FindingSet findings, string path, string objectName, ReadOnlyMemory<byte> data)
+    private void CheckObject(CheckResult result, FindingSet findings, string path, string objectName, ReadOnlyMemory<byte> data,
+        BitcodeInputs bitcode, int file, int member)
     {
         result.Objects++;
-        if (LtoInput.Describe(data.Span) is { } bitcode)
+        if (LtoInput.IsBitcode(data.Span))
         {
-            findings.Add(Lto(path, objectName, bitcode));
+            CheckBitcode(findings, path, objectName, data, bitcode, file, member);
             return;
         }
         if (!ElfFile.HasElfMagic(data.Span))
@@ -442,6 +490,25 @@ public sealed class Checker
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             findings.Add(Make(RuleCatalog.InternalError, path, objectName, $"internal error while reading the object ({e.GetType().Name}: {e.Message})"));
+        }
+    }
+
+    /// <summary>PG0009 naming the module flags, and the modules for PG0013; PG9001 when the bitcode is malformed.</summary>
+    private void CheckBitcode(FindingSet findings, string path, string objectName, ReadOnlyMemory<byte> data, BitcodeInputs bitcode, int file, int member)
+    {
+        try
+        {
+            var modules = BitcodeReader.Read(data.Span);
+            findings.Add(Lto(path, objectName, LtoInput.Describe(modules)));
+            bitcode.Add(file, member, path, objectName, modules);
+        }
+        catch (BitcodeFormatException e)
+        {
+            findings.Add(Make(RuleCatalog.MalformedInput, path, objectName, $"malformed LLVM bitcode: {e.Message}"));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            findings.Add(Make(RuleCatalog.InternalError, path, objectName, $"internal error while reading the bitcode ({e.GetType().Name}: {e.Message})"));
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using PicGuard.Bitcode;
 using PicGuard.Elf;
 
 namespace PicGuard.Rules;
@@ -12,19 +13,34 @@ public static class LtoInput
 {
     private static readonly byte[] RawBitcodeMagic = [(byte)'B', (byte)'C', 0xC0, 0xDE];
     private static readonly byte[] WrapperMagic = [0xDE, 0xC0, 0x17, 0x0B];
-    private static readonly byte[] CodeModelFlag = Encoding.ASCII.GetBytes("Code Model");
     private static readonly byte[] GccLtoPrefix = Encoding.ASCII.GetBytes(".gnu.lto_");
     private static readonly byte[] GccOptions = Encoding.ASCII.GetBytes(".gnu.lto_.opts");
     private static readonly byte[] CodeModelOption = Encoding.ASCII.GetBytes("-mcmodel=");
 
-    /// <summary>A description of the LLVM bitcode in <paramref name="data"/>, or null when it is not bitcode.</summary>
-    public static string? Describe(ReadOnlySpan<byte> data)
+    /// <summary>Whether <paramref name="data"/> starts with a bitcode magic (raw or wrapper).</summary>
+    public static bool IsBitcode(ReadOnlySpan<byte> data) => data.StartsWith(RawBitcodeMagic) || data.StartsWith(WrapperMagic);
+
+    /// <summary>
+    /// A description of LLVM bitcode from its modules' flags: <c>LLVM bitcode (clang -flto) for x86_64-unknown-linux-gnu,
+    /// module flags 'Code Model' kernel (…), 'PIC Level' 2, 'PIE Level' 2</c>. clang writes <c>Code Model</c> only for an
+    /// explicit <c>-mcmodel=</c>, <c>PIC Level</c> only for position-independent code.
+    /// </summary>
+    public static string Describe(IReadOnlyList<BitcodeModule> modules)
     {
-        if (!data.StartsWith(RawBitcodeMagic) && !data.StartsWith(WrapperMagic)) return null;
-        // The module flag's name is stored as plain text in the metadata strings; clang emits it only for an explicit -mcmodel.
-        return data.IndexOf(CodeModelFlag) >= 0
-            ? "LLVM bitcode (clang -flto) whose 'Code Model' module flag was set by an explicit -mcmodel; modules with different code models fail to link ('linking module flags 'Code Model': IDs have conflicting values')"
-            : "LLVM bitcode (clang -flto)";
+        var parts = new List<string>();
+        foreach (var m in modules)
+        {
+            var flags = new List<string>
+            {
+                m.CodeModel is { } model
+                    ? $"'Code Model' {BitcodeModule.CodeModelName(model)} (set by an explicit -mcmodel; bitcode of another code model fails to link with it)"
+                    : "no 'Code Model' (no explicit -mcmodel)",
+                m.PicLevel is { } pic ? $"'PIC Level' {pic}" : "no 'PIC Level' (not position-independent)",
+            };
+            if (m.PieLevel is { } pie) flags.Add($"'PIE Level' {pie}");
+            parts.Add($"{(m.Triple is { Length: > 0 } t ? "for " + t + ", " : "")}module flags {string.Join(", ", flags)}");
+        }
+        return "LLVM bitcode (clang -flto) " + string.Join("; another module ", parts);
     }
 
     /// <summary>A description of a GCC LTO object, or null when the object has no <c>.gnu.lto_</c> sections.</summary>

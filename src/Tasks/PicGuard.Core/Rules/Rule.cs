@@ -26,6 +26,8 @@ public enum RuleScope : byte
     Input,
     /// <summary>The build steps around the check (flag policy, tools, compiler and linker output).</summary>
     Build,
+    /// <summary>The inputs of one link or one check taken together (LLVM bitcode modules whose module flags disagree).</summary>
+    Link,
 }
 
 /// <summary>What, beyond its kind, makes a relocation a finding. A small fixed vocabulary the engine implements once.</summary>

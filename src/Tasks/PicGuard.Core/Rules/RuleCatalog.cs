@@ -69,6 +69,10 @@ public static class RuleCatalog
         Fix: "put all code in one .text: compile with -mcmodel=small (not large: clang puts it in .ltext), without -ffunction-sections, and without -fprofile-use/LTO; the kexec loader rebases the entry by the one section that contains it",
         Object: new(1, ElfFileType.Relocatable));
 
+    public static readonly Rule CodeModelConflict = new(
+        "PG0013", Severity.Error, "code models of LTO inputs disagree", RuleScope.Link,
+        Fix: "build the objects named without LTO, so they reach the link as machine code (PicGuard's flag policy removes LTO flags from PicSource items; for a prebuilt or kernel object, e.g. CFLAGS_REMOVE_head64.o += $(CC_FLAGS_LTO)), or give every bitcode input the same -mcmodel");
+
     public static readonly Rule FlagRemoved = new(
         "PG1001", Severity.Message, "flag removed by the position-independent flag policy", RuleScope.Build,
         Fix: "set PicKeepSanitizers=true or PicKeepLto=true to keep such flags, at your own risk");
@@ -121,14 +125,19 @@ public static class RuleCatalog
         "PG9005", Severity.Warning, "nothing to compile, link or check", RuleScope.Input,
         Fix: "add C or assembly sources (PicSource; the SDK form takes **/*.c, **/*.S and **/*.s from the project folder), prebuilt objects (PicObject) or files to check (PicCheck), or set PicEnabled=false");
 
+    public static readonly Rule UndecodedRelocations = new(
+        "PG9006", Severity.Error, "relocation section PicGuard cannot decode", RuleScope.Input,
+        Fix: "the relocations in this section were not checked; emit SHT_RELA, SHT_REL or SHT_CREL relocations (no -z pack-relative-relocs, no Android packed relocations) or report the section type");
+
     /// <summary>All rules, in code order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         AbsoluteInCode, GotReference, LargeCodeModelSection, SectionConfinement, InstrumentationCall,
         RejectedByLoader, PlacementOverflow, UndefinedSymbol, LtoInput, AbsolutePointerInData, NeedsRuntime, SeveralExecutableSections,
+        CodeModelConflict,
         FlagRemoved, FlagOverridden, ToolNotFound,
         CompilerError, CompilerWarning, LinkerError, LinkerWarning,
-        InternalError, MalformedInput, UnsupportedMachine, MissingInput, BadConfiguration, NothingToBuild,
+        InternalError, MalformedInput, UnsupportedMachine, MissingInput, BadConfiguration, NothingToBuild, UndecodedRelocations,
     ];
 
     public static Rule? Find(string code) => All.FirstOrDefault(r => string.Equals(r.Code, code, StringComparison.OrdinalIgnoreCase));
