@@ -132,6 +132,7 @@ public sealed class Checker
     /// <summary>Adds PG0013 findings, kept, suppressed and capped apart from the file's own, to <paramref name="result"/>.</summary>
     private void AddCodeModelConflicts(CheckResult result, BitcodeInputs bitcode)
     {
+        if (bitcode.WithCodeModel < 2) return;
         var findings = new FindingSet(_options);
         foreach (var d in bitcode.Conflicts(_options.Profile, Severity(RuleCatalog.CodeModelConflict)))
             findings.Add(d);

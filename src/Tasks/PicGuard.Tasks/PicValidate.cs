@@ -53,6 +53,7 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
 
         // Findings as MSBuild counts them (one per logged error or warning) and the places they stand for.
         int errors = 0, warnings = 0, errorPlaces = 0, warningPlaces = 0, suppressed = 0, omitted = 0;
+        var bitcode = new BitcodeInputs(); // the LLVM bitcode of every file, for PG0013 over them together
         foreach (var item in Files)
         {
             var profile = defaultProfile;
@@ -67,7 +68,7 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
                 Profile = profile,
                 CheckUndefinedSymbols = bool.TryParse(item.GetMetadata("CheckUndefined"), out bool checkUndefined) ? checkUndefined : null,
             };
-            var result = new Checker(itemOptions).CheckFile(item.GetMetadata("FullPath"));
+            var result = new Checker(itemOptions).CheckFile(item.GetMetadata("FullPath"), bitcode);
             RelocationCount += (int)Math.Min(int.MaxValue, result.Relocations);
             foreach (var d in result.Diagnostics)
                 TaskLog.Diagnostic(Log, d, item.ItemSpec);
@@ -82,6 +83,15 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
             suppressed += result.Suppressed.Count;
             omitted += result.Omitted;
         }
+        // Code models that disagree among the bitcode inputs of the link (PG0013): one finding per group, over all the files.
+        var across = new Checker(options).CodeModelConflicts(bitcode);
+        foreach (var d in across.Diagnostics)
+            TaskLog.Diagnostic(Log, d, Files.FirstOrDefault(f => f.GetMetadata("FullPath") == d.File)?.ItemSpec ?? d.File);
+        errors += across.Diagnostics.Count(d => d.Severity == Severity.Error);
+        warnings += across.Diagnostics.Count(d => d.Severity == Severity.Warning);
+        errorPlaces += across.Errors;
+        warningPlaces += across.Warnings;
+        suppressed += across.Suppressed.Count;
         Log.LogMessage(MessageImportance.Normal,
             $"PicGuard: checked {Files.Length} file(s), {RelocationCount} relocation(s): {Counted(errors, errorPlaces, "error")}, {Counted(warnings, warningPlaces, "warning")}, {suppressed} suppressed, {omitted} not listed.");
         return !Log.HasLoggedErrors;

@@ -30,6 +30,16 @@ public sealed class BitcodeInputs
                 _inputs.Add((file, member, new BitcodeInput(path, objectName, m)));
     }
 
+    /// <summary>How many modules carry a <c>Code Model</c> flag: fewer than two cannot disagree.</summary>
+    public int WithCodeModel
+    {
+        get
+        {
+            lock (_inputs)
+                return _inputs.Count(i => i.Input.Module.CodeModel is not null);
+        }
+    }
+
     /// <summary>The modules gathered, in file and member order.</summary>
     public IReadOnlyList<BitcodeInput> Inputs
     {
