@@ -43,7 +43,7 @@ public readonly record struct ElfSymbol(
         (RawSectionIndex < ElfSectionIndex.LoReserve || RawSectionIndex == ElfSectionIndex.ExtendedIndex);
 }
 
-/// <summary>One relocation entry (REL or RELA), decoded.</summary>
+/// <summary>One relocation entry (REL, RELA or CREL), decoded.</summary>
 /// <remarks>
 /// Type and symbol index share one field: a struct of four fields is kept in registers by the compiler,
 /// one of five is copied through the stack on every entry of the checker's hot loop.
@@ -68,7 +68,7 @@ public readonly record struct ElfRelocation
 }
 
 /// <summary>
-/// A little-endian ELF32 or ELF64 file held in memory. Construction validates the header and
+/// An ELF32 or ELF64 file of either byte order held in memory. Construction validates the header and
 /// the section header table; every later access (section data, symbols, relocations, strings)
 /// is bounds-checked against the buffer and throws <see cref="ElfFormatException"/> naming the
 /// broken structure. The reader knows nothing of rules.
@@ -87,6 +87,8 @@ public sealed class ElfFile : IDisposable
     private Dictionary<uint, ElfSymbolTable>? _otherSymbolTables;
 
     public bool Is64Bit { get; }
+    /// <summary>ELFDATA2MSB (aarch64_be, powerpc64, s390x, ...): every multi-byte field is big-endian.</summary>
+    public bool IsBigEndian { get; }
     public ElfFileType FileType { get; }
     public ElfMachine Machine { get; }
     public ushort RawMachine { get; }
@@ -118,36 +120,36 @@ public sealed class ElfFile : IDisposable
             2 => true,
             var c => throw new ElfFormatException($"unknown ELF class {c} in e_ident[EI_CLASS] (expected 1 for ELF32 or 2 for ELF64)"),
         };
-        switch (span[5])
+        IsBigEndian = span[5] switch
         {
-            case 1: break;
-            case 2: throw new ElfFormatException("big-endian ELF is not supported (e_ident[EI_DATA] = ELFDATA2MSB); PicGuard checks little-endian targets only");
-            default: throw new ElfFormatException($"unknown data encoding {span[5]} in e_ident[EI_DATA]");
-        }
+            1 => false,
+            2 => true,
+            var d => throw new ElfFormatException($"unknown data encoding {d} in e_ident[EI_DATA] (expected 1 for little-endian or 2 for big-endian)"),
+        };
         int headerSize = Is64Bit ? HeaderSize64 : HeaderSize32;
         if (span.Length < headerSize)
             throw new ElfFormatException($"ELF header truncated: needs 0x{headerSize:x} bytes, file size 0x{span.Length:x}");
 
-        FileType = (ElfFileType)U16(span, 16);
-        RawMachine = U16(span, 18);
+        FileType = (ElfFileType)Half(span, 16);
+        RawMachine = Half(span, 18);
         Machine = (ElfMachine)RawMachine;
         ulong shoff;
         ushort shentsize, shnum, shstrndx;
         if (Is64Bit)
         {
-            Entry = U64(span, 24);
-            shoff = U64(span, 40);
-            shentsize = U16(span, 58);
-            shnum = U16(span, 60);
-            shstrndx = U16(span, 62);
+            Entry = Xword(span, 24);
+            shoff = Xword(span, 40);
+            shentsize = Half(span, 58);
+            shnum = Half(span, 60);
+            shstrndx = Half(span, 62);
         }
         else
         {
-            Entry = U32(span, 24);
-            shoff = U32(span, 32);
-            shentsize = U16(span, 46);
-            shnum = U16(span, 48);
-            shstrndx = U16(span, 50);
+            Entry = Word(span, 24);
+            shoff = Word(span, 32);
+            shentsize = Half(span, 46);
+            shnum = Half(span, 48);
+            shstrndx = Half(span, 50);
         }
 
         if (shoff == 0)
@@ -201,15 +203,15 @@ public sealed class ElfFile : IDisposable
     private ElfSection ReadSection(ReadOnlySpan<byte> span, int index, ulong offset, ushort entrySize)
     {
         var h = span.Slice((int)offset, entrySize);
-        if (Is64Bit && BitConverter.IsLittleEndian)
+        if (Is64Bit && !IsBigEndian && BitConverter.IsLittleEndian)
         {
             // The file's layout is the host's: one unaligned read of the whole header.
             var raw = MemoryMarshal.Read<Elf64SectionHeader>(h);
             return new ElfSection(index, raw.Name, (ElfSectionType)raw.Type, (ElfSectionFlags)raw.Flags, raw.Address, raw.Offset, raw.Size, raw.Link, raw.Info, raw.Alignment, raw.EntrySize);
         }
         return Is64Bit
-            ? new ElfSection(index, U32(h, 0), (ElfSectionType)U32(h, 4), (ElfSectionFlags)U64(h, 8), U64(h, 16), U64(h, 24), U64(h, 32), U32(h, 40), U32(h, 44), U64(h, 48), U64(h, 56))
-            : new ElfSection(index, U32(h, 0), (ElfSectionType)U32(h, 4), (ElfSectionFlags)U32(h, 8), U32(h, 12), U32(h, 16), U32(h, 20), U32(h, 24), U32(h, 28), U32(h, 32), U32(h, 36));
+            ? new ElfSection(index, Word(h, 0), (ElfSectionType)Word(h, 4), (ElfSectionFlags)Xword(h, 8), Xword(h, 16), Xword(h, 24), Xword(h, 32), Word(h, 40), Word(h, 44), Xword(h, 48), Xword(h, 56))
+            : new ElfSection(index, Word(h, 0), (ElfSectionType)Word(h, 4), (ElfSectionFlags)Word(h, 8), Word(h, 12), Word(h, 16), Word(h, 20), Word(h, 24), Word(h, 28), Word(h, 32), Word(h, 36));
     }
 
     private void CheckRange(ulong offset, ulong size, string what)
@@ -286,6 +288,44 @@ public sealed class ElfFile : IDisposable
         return null;
     }
 
+    /// <summary>Whether PicGuard decodes sections of this type as relocations: SHT_REL, SHT_RELA and SHT_CREL.</summary>
+    public static bool IsRelocationSection(ElfSectionType type) =>
+        type is ElfSectionType.Rel or ElfSectionType.Rela or ElfSectionType.Crel;
+
+    /// <summary>
+    /// Why <paramref name="section"/> holds relocations PicGuard does not decode, or null when it is not such a section.
+    /// SHT_RELR (relative relocations, a linker output) and any other type that is not SHT_REL, SHT_RELA or SHT_CREL but
+    /// says it relocates something: it links to a symbol table and has SHF_INFO_LINK or a relocation section's name
+    /// (.rel.*, .rela.*, .crel.*, .relr.*: Android's packed APS2 tables, a future format, a processor-specific table).
+    /// Such a section must be reported, never read as "no relocations".
+    /// </summary>
+    public string? UndecodedRelocations(in ElfSection section)
+    {
+        var type = section.Type;
+        if (IsRelocationSection(type)) return null;
+        if (type == ElfSectionType.Relr)
+            return FileType == ElfFileType.Relocatable
+                ? "SHT_RELR (19) relative relocations in a relocatable object, where no linker puts them"
+                : "SHT_RELR (19) relative relocations, which PicGuard does not decode";
+        switch (type)
+        {
+            case ElfSectionType.Null or ElfSectionType.ProgBits or ElfSectionType.SymbolTable or ElfSectionType.StringTable or ElfSectionType.Hash or
+                 ElfSectionType.Dynamic or ElfSectionType.Note or ElfSectionType.NoBits or ElfSectionType.DynamicSymbolTable or
+                 ElfSectionType.InitArray or ElfSectionType.FiniArray or ElfSectionType.PreinitArray or ElfSectionType.Group or
+                 ElfSectionType.SymbolTableSectionIndex or ElfSectionType.GnuHash or ElfSectionType.GnuVersionDefinitions or
+                 ElfSectionType.GnuVersionNeeds or ElfSectionType.GnuVersionSymbols:
+                return null;
+        }
+        if (section.Link == 0 || section.Link >= (uint)_count ||
+            _sections[section.Link].Type is not (ElfSectionType.SymbolTable or ElfSectionType.DynamicSymbolTable))
+            return null;
+        bool infoLink = (section.Flags & ElfSectionFlags.InfoLink) != 0 && section.Info != 0 && section.Info < (uint)_count;
+        var name = SectionNameBytes(section);
+        bool relocationName = name.StartsWith(".rel."u8) || name.StartsWith(".rela."u8) || name.StartsWith(".crel."u8) || name.StartsWith(".relr."u8);
+        if (!infoLink && !relocationName) return null;
+        return $"section type 0x{(uint)type:x}, which PicGuard does not decode, linked to symbol table [{section.Link}]{(infoLink ? $" and relocating section [{section.Info}] (SHF_INFO_LINK)" : " under a relocation section's name")}";
+    }
+
     /// <summary>Size in bytes of one relocation entry of the given section type for this class.</summary>
     public int RelocationEntrySize(ElfSectionType type) => (type, Is64Bit) switch
     {
@@ -296,9 +336,14 @@ public sealed class ElfFile : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
-    /// <summary>The relocation entries of a SHT_REL or SHT_RELA section.</summary>
+    /// <summary>The relocation entries of a SHT_REL, SHT_RELA or SHT_CREL section.</summary>
     public RelocationReader GetRelocations(in ElfSection section)
     {
+        if (section.Type == ElfSectionType.Crel)
+        {
+            var decoded = CompactRelocations(section, out bool explicitAddends);
+            return new RelocationReader(decoded, explicitAddends);
+        }
         if (section.Type != ElfSectionType.Rel && section.Type != ElfSectionType.Rela)
             throw new ArgumentException("not a relocation section", nameof(section));
         int entry = RelocationEntrySize(section.Type);
@@ -306,7 +351,23 @@ public sealed class ElfFile : IDisposable
             throw new ElfFormatException($"relocation section [{section.Index}] has sh_entsize 0x{section.EntrySize:x}, expected 0x{entry:x}");
         if (section.Size % (ulong)entry != 0)
             throw new ElfFormatException($"relocation section [{section.Index}] size 0x{section.Size:x} is not a multiple of its entry size 0x{entry:x}");
-        return new RelocationReader(SectionData(section), section.Type == ElfSectionType.Rela, Is64Bit);
+        return new RelocationReader(SectionData(section), section.Type == ElfSectionType.Rela, Is64Bit, IsBigEndian);
+    }
+
+    /// <summary>Decoded SHT_CREL sections by section index: a checker reads one section's relocations more than once.</summary>
+    private Dictionary<int, (ElfRelocation[] Entries, bool Addends)>? _compact;
+
+    /// <summary>A SHT_CREL section's entries, decoded once (<see cref="CompactRelocations.Decode"/>).</summary>
+    private ElfRelocation[] CompactRelocations(in ElfSection section, out bool explicitAddends)
+    {
+        _compact ??= new();
+        if (!_compact.TryGetValue(section.Index, out var decoded))
+        {
+            var entries = Elf.CompactRelocations.Decode(SectionData(section), Is64Bit, section.Index, out bool addends);
+            _compact.Add(section.Index, decoded = (entries, addends));
+        }
+        explicitAddends = decoded.Addends;
+        return decoded.Entries;
     }
 
     /// <summary>Gives the section header array back to the pool; the file then has no sections. Spans taken from <see cref="SectionSpan"/> must not be used after.</summary>
@@ -349,31 +410,51 @@ public sealed class ElfFile : IDisposable
         public readonly ulong Alignment, EntrySize;
     }
 
+    /// <summary>An Elf_Half (16 bits) in the file's byte order.</summary>
+    internal ushort Half(ReadOnlySpan<byte> s, int o) => IsBigEndian ? BinaryPrimitives.ReadUInt16BigEndian(s.Slice(o)) : BinaryPrimitives.ReadUInt16LittleEndian(s.Slice(o));
+    /// <summary>An Elf_Word (32 bits) in the file's byte order.</summary>
+    internal uint Word(ReadOnlySpan<byte> s, int o) => IsBigEndian ? BinaryPrimitives.ReadUInt32BigEndian(s.Slice(o)) : BinaryPrimitives.ReadUInt32LittleEndian(s.Slice(o));
+    /// <summary>An Elf_Xword (64 bits) in the file's byte order.</summary>
+    internal ulong Xword(ReadOnlySpan<byte> s, int o) => IsBigEndian ? BinaryPrimitives.ReadUInt64BigEndian(s.Slice(o)) : BinaryPrimitives.ReadUInt64LittleEndian(s.Slice(o));
+
     internal static ushort U16(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt16LittleEndian(s.Slice(o));
     internal static uint U32(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt32LittleEndian(s.Slice(o));
     internal static ulong U64(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt64LittleEndian(s.Slice(o));
 }
 
-/// <summary>Decodes relocation entries from a REL/RELA section's bytes without allocating.</summary>
+/// <summary>
+/// Decodes relocation entries from a REL/RELA section's bytes without allocating, in either byte order,
+/// or hands out the entries of a SHT_CREL section decoded beforehand.
+/// </summary>
 public readonly ref struct RelocationReader
 {
     private readonly ReadOnlySpan<byte> _data;
-    private readonly ReadOnlySpan<Elf64Rela> _rela64; // the common case, read in place when the host is little-endian too
+    private readonly ReadOnlySpan<Elf64Rela> _rela64; // the common case, read in place when file and host are little-endian
+    private readonly ReadOnlySpan<ElfRelocation> _decoded; // SHT_CREL: decoded up front (variable-length entries)
     private readonly bool _rela;
     private readonly bool _is64;
+    private readonly bool _bigEndian;
     private readonly int _entrySize;
 
-    internal RelocationReader(ReadOnlySpan<byte> data, bool rela, bool is64)
+    internal RelocationReader(ReadOnlySpan<byte> data, bool rela, bool is64, bool bigEndian)
     {
         _data = data;
         _rela = rela;
         _is64 = is64;
+        _bigEndian = bigEndian;
         _entrySize = (rela, is64) switch { (true, true) => 24, (true, false) => 12, (false, true) => 16, _ => 8 };
-        if (rela && is64 && BitConverter.IsLittleEndian)
+        if (rela && is64 && !bigEndian && BitConverter.IsLittleEndian)
             _rela64 = MemoryMarshal.Cast<byte, Elf64Rela>(data);
     }
 
-    public int Count => _data.Length / _entrySize;
+    internal RelocationReader(ReadOnlySpan<ElfRelocation> decoded, bool rela)
+    {
+        _decoded = decoded;
+        _rela = rela;
+        _entrySize = 1;
+    }
+
+    public int Count => _data.IsEmpty ? _decoded.Length : _data.Length / _entrySize;
 
     public ElfRelocation this[int i]
     {
@@ -407,20 +488,24 @@ public readonly ref struct RelocationReader
 
     private ElfRelocation Decode(int i)
     {
+        if (_data.IsEmpty) return _decoded[i];
         var e = _data.Slice(i * _entrySize, _entrySize);
         if (_is64)
         {
-            ulong info = ElfFile.U64(e, 8);
-            long addend = _rela ? (long)ElfFile.U64(e, 16) : 0;
-            return new ElfRelocation(ElfFile.U64(e, 0), (uint)info, (uint)(info >> 32), addend, _rela);
+            ulong info = X64(e, 8);
+            long addend = _rela ? (long)X64(e, 16) : 0;
+            return new ElfRelocation(X64(e, 0), (uint)info, (uint)(info >> 32), addend, _rela);
         }
         else
         {
-            uint info = ElfFile.U32(e, 4);
-            long addend = _rela ? (int)ElfFile.U32(e, 8) : 0;
-            return new ElfRelocation(ElfFile.U32(e, 0), info & 0xff, info >> 8, addend, _rela);
+            uint info = X32(e, 4);
+            long addend = _rela ? (int)X32(e, 8) : 0;
+            return new ElfRelocation(X32(e, 0), info & 0xff, info >> 8, addend, _rela);
         }
     }
+
+    private uint X32(ReadOnlySpan<byte> e, int o) => _bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(e.Slice(o)) : BinaryPrimitives.ReadUInt32LittleEndian(e.Slice(o));
+    private ulong X64(ReadOnlySpan<byte> e, int o) => _bigEndian ? BinaryPrimitives.ReadUInt64BigEndian(e.Slice(o)) : BinaryPrimitives.ReadUInt64LittleEndian(e.Slice(o));
 
     /// <summary>Elf64_Rela as it lies in a little-endian file.</summary>
     [StructLayout(LayoutKind.Sequential)]

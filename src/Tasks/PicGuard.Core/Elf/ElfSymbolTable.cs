@@ -41,19 +41,19 @@ public sealed class ElfSymbolTable
             if (index >= (uint)Count)
                 throw new ElfFormatException($"symbol index {index} is out of range (symbol table [{_section.Index}] has {Count} entries)");
             var e = _file.SectionData(_section).Slice((int)index * _entrySize, _entrySize);
-            uint name = ElfFile.U32(e, 0);
+            uint name = _file.Word(e, 0);
             ulong value, size;
             byte info, other;
             ushort shndx;
             if (_file.Is64Bit)
             {
-                info = e[4]; other = e[5]; shndx = ElfFile.U16(e, 6);
-                value = ElfFile.U64(e, 8); size = ElfFile.U64(e, 16);
+                info = e[4]; other = e[5]; shndx = _file.Half(e, 6);
+                value = _file.Xword(e, 8); size = _file.Xword(e, 16);
             }
             else
             {
-                value = ElfFile.U32(e, 4); size = ElfFile.U32(e, 8);
-                info = e[12]; other = e[13]; shndx = ElfFile.U16(e, 14);
+                value = _file.Word(e, 4); size = _file.Word(e, 8);
+                info = e[12]; other = e[13]; shndx = _file.Half(e, 14);
             }
             uint sectionIndex = shndx;
             if (shndx == ElfSectionIndex.ExtendedIndex)
@@ -69,7 +69,7 @@ public sealed class ElfSymbolTable
         var data = _file.SectionData(table);
         if ((ulong)symbol * 4 + 4 > (ulong)data.Length)
             throw new ElfFormatException($"SHT_SYMTAB_SHNDX section [{table.Index}] has no entry for symbol {symbol}");
-        return ElfFile.U32(data, (int)symbol * 4);
+        return _file.Word(data, (int)symbol * 4);
     }
 
     /// <summary>The symbol's name; each distinct name is decoded once per table.</summary>
@@ -95,7 +95,7 @@ public sealed class ElfSymbolTable
             throw new ElfFormatException($"symbol index {index} is out of range (symbol table [{_section.Index}] has {Count} entries)");
         var data = _file.Data.Span;
         var e = data.Slice((int)_section.Offset + (int)index * _entrySize, _entrySize);
-        uint name = ElfFile.U32(e, 0);
+        uint name = _file.Word(e, 0);
         type = (ElfSymbolType)(e[_file.Is64Bit ? 4 : 12] & 0xf);
         if (name >= _strings.Size) return ReadOnlySpan<byte>.Empty; // the string table's data was checked against the file
         return data.Slice((int)_strings.Offset + (int)name, (int)(_strings.Size - name));

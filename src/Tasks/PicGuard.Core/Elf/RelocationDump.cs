@@ -10,7 +10,7 @@ namespace PicGuard.Elf;
 /// STT_SECTION symbol) and the addend (none for SHT_REL).
 /// </summary>
 /// <param name="Object">The file name, or <c>archive(member)</c> for an archive member, as readelf's "File:" line.</param>
-/// <param name="Section">Name of the SHT_REL/SHT_RELA section holding the entry.</param>
+/// <param name="Section">Name of the SHT_REL/SHT_RELA/SHT_CREL section holding the entry.</param>
 /// <param name="SymbolIndex">r_info's symbol index (0: no symbol).</param>
 public readonly record struct DumpedRelocation(
     string Object,
@@ -71,9 +71,16 @@ public static class RelocationDump
         try
         {
             using var elf = new ElfFile(data);
+            var table = RelocationTable.For(elf.Machine, elf.Is64Bit);
             foreach (var section in elf.Sections)
             {
-                if (section.Type is not (ElfSectionType.Rel or ElfSectionType.Rela)) continue;
+                if (!ElfFile.IsRelocationSection(section.Type))
+                {
+                    // Relocations that cannot be decoded are an error, never an empty listing.
+                    if (elf.UndecodedRelocations(section) is { } why)
+                        errors.Add(new DumpError(objectName, $"relocation section {elf.SectionName(section)} cannot be decoded: {why}"));
+                    continue;
+                }
                 string sectionName = elf.SectionName(section);
                 var relocations = elf.GetRelocations(section);
                 ElfSymbolTable? symbols = null;
@@ -85,7 +92,7 @@ public static class RelocationDump
                     var r = relocations[i];
                     string symbol = r.SymbolIndex == 0 || symbols is null ? "" : SymbolName(elf, symbols, r.SymbolIndex);
                     list.Add(new DumpedRelocation(objectName, sectionName, elf.Is64Bit, r.Offset, r.Type,
-                        TypeName(elf.Machine, r.Type), r.SymbolIndex, symbol, r.Addend, r.HasAddend));
+                        TypeName(table, r.Type), r.SymbolIndex, symbol, r.Addend, r.HasAddend));
                 }
             }
         }
@@ -117,9 +124,12 @@ public static class RelocationDump
     }
 
     /// <summary>The type's psABI name from PicGuard's table, or readelf's "unrecognized: N" form (hex) when there is none.</summary>
-    public static string TypeName(ElfMachine machine, uint type)
+    public static string TypeName(ElfMachine machine, uint type) => TypeName(RelocationTable.For(machine), type);
+
+    /// <summary>The type's psABI name from <paramref name="table"/> (the file's machine and class), or readelf's "unrecognized: N" form.</summary>
+    public static string TypeName(RelocationTable? table, uint type)
     {
-        var row = RelocationTable.For(machine)?[type];
+        var row = table?[type];
         return row is { IsKnown: true } known ? known.Name : $"unrecognized: {type:x}";
     }
 

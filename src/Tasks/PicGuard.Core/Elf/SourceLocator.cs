@@ -39,6 +39,8 @@ public sealed class SourceLocator
     public static SourceLocator Build(ElfFile elf)
     {
         var sequences = new Dictionary<uint, List<LineSequence>>();
+        // The DWARF reader reads little-endian fields: a big-endian object's findings go without a line (the STT_FILE fallback still names the file).
+        if (elf.IsBigEndian) return new SourceLocator(elf, sequences);
         try
         {
             foreach (var sequence in ReadLineTable(elf))

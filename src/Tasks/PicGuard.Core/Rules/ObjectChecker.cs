@@ -170,7 +170,12 @@ internal sealed class ObjectChecker
         var sections = _elf.SectionSpan;
         foreach (ref readonly var section in sections)
         {
-            if (section.Type != ElfSectionType.Rela && section.Type != ElfSectionType.Rel) continue;
+            if (!ElfFile.IsRelocationSection(section.Type))
+            {
+                if (section.Type != ElfSectionType.ProgBits && _elf.UndecodedRelocations(section) is { } why)
+                    ReportUndecoded(section, why);
+                continue;
+            }
             var relocations = _elf.GetRelocations(section);
             _result.Relocations += relocations.Count;
             anyRelocations |= relocations.Count > 0;
@@ -239,8 +244,18 @@ internal sealed class ObjectChecker
         {
             var rule = RuleCatalog.UnsupportedMachine;
             Add(new Diagnostic(rule, _profile.SeverityOf(rule), _path, _objectName,
-                $"machine {_elf.RawMachine} ({_elf.Machine}) has no relocation table; relocation rules were not run", ["fix: " + rule.Fix]));
+                $"{ElfMachineNames.Describe(_elf.RawMachine)}, {(_elf.Is64Bit ? "ELFCLASS64" : "ELFCLASS32")}, has no relocation table; relocation rules were not run", ["fix: " + rule.Fix]));
         }
+    }
+
+    /// <summary>PG9006: a section holds relocations the reader cannot decode, so they were not checked.</summary>
+    private void ReportUndecoded(in ElfSection section, string why)
+    {
+        var rule = RuleCatalog.UndecodedRelocations;
+        string name = _elf.SectionName(section);
+        Add(new Diagnostic(rule, _profile.SeverityOf(rule), _path, _objectName,
+            $"relocation section {name} cannot be decoded: {why}; its relocations were not checked", ["fix: " + rule.Fix],
+            new ObjectLocation(name, 0, null, 0)));
     }
 
     /// <summary>Whether the section's name matches one of <paramref name="globs"/>, tested on the name's bytes (decoded only when it is not plain).</summary>
@@ -459,7 +474,7 @@ internal sealed class ObjectChecker
         if (_linked) return referenced;
         foreach (ref readonly var section in _elf.SectionSpan)
         {
-            if (section.Type is not (ElfSectionType.Rela or ElfSectionType.Rel) || section.Link != symbolTable || section.Info == 0) continue;
+            if (!ElfFile.IsRelocationSection(section.Type) || section.Link != symbolTable || section.Info == 0) continue;
             if (!_elf.GetSection(section.Info).IsAllocated) continue;
             var relocations = _elf.GetRelocations(section);
             for (int i = 0; i < relocations.Count; i++)
@@ -476,7 +491,7 @@ internal sealed class ObjectChecker
     {
         foreach (var section in _elf.Sections)
         {
-            if (section.Type is not (ElfSectionType.Rela or ElfSectionType.Rel) || section.Link != symbolTable || section.Info == 0) continue;
+            if (!ElfFile.IsRelocationSection(section.Type) || section.Link != symbolTable || section.Info == 0) continue;
             var patched = _elf.GetSection(section.Info);
             if (!patched.IsAllocated) continue;
             var found = new List<(string, ObjectLocation?, SourcePosition?)>();

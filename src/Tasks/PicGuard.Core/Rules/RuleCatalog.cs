@@ -111,7 +111,7 @@ public static class RuleCatalog
 
     public static readonly Rule UnsupportedMachine = new(
         "PG9002", Severity.Warning, "no relocation table for this machine", RuleScope.Input,
-        Fix: "relocations of this machine and ELF class are not classified, so relocation rules did not run; supported: x86-64 (and x32), i386, aarch64 (LP64, not ILP32), riscv64 and riscv32");
+        Fix: "relocations of this machine and ELF class are not classified, so relocation rules did not run; supported: x86-64 (and x32), i386, aarch64 (LP64, not ILP32), riscv64 and riscv32, arm (32-bit), loongarch64 and loongarch32, ppc64 (big- and little-endian) and s390x");
 
     public static readonly Rule MissingInput = new(
         "PG9003", Severity.Error, "input file not found", RuleScope.Input,

@@ -34,7 +34,7 @@ internal sealed class DebugSectionRelocations
         var result = new DebugSectionRelocations();
         foreach (var section in elf.Sections)
         {
-            if (section.Type is not (ElfSectionType.Rel or ElfSectionType.Rela) || section.Info != (uint)target.Index) continue;
+            if (!ElfFile.IsRelocationSection(section.Type) || section.Info != (uint)target.Index) continue;
             var relocations = elf.GetRelocations(section);
             ElfSymbolTable? symbols = section.Link != 0 ? elf.GetSymbolTable(section.Link) : null;
             for (int i = 0; i < relocations.Count; i++)
