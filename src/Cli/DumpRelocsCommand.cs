@@ -6,7 +6,8 @@ namespace PicGuard.Cli;
 /// <summary>
 /// <c>picguard dump-relocs FILE...</c>: prints every relocation PicGuard decodes, one per line,
 /// in <see cref="RelocationDump"/>'s tab-separated form, so it can be compared with <c>readelf -rW</c>.
-/// Exit 0 when every object was read, 1 when some object is malformed (PG9001 on stderr), 2 when a file is missing.
+/// Exit 0 when every object was read, 1 when some object is malformed (PG9001 on stderr), has a relocation section PicGuard
+/// cannot decode (PG9006) or is a thin archive's missing member (PG9003), 2 when a file is missing.
 /// </summary>
 public static class DumpRelocsCommand
 {
@@ -50,7 +51,7 @@ public static class DumpRelocsCommand
             stdout.Write(block.ToString());
             foreach (var e in errors)
             {
-                stderr.WriteLine($"{e.Object}: error PG9001: {e.Message}");
+                stderr.WriteLine($"{e.Object}: error {e.Code}: {e.Message}");
                 if (exit == Program.ExitClean) exit = Program.ExitFindings;
             }
         }

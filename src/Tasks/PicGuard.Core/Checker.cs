@@ -339,6 +339,9 @@ public sealed class Checker
 
         /// <summary>The file's index in the run and the member's in the file: the order of bitcode modules for PG0013.</summary>
         public int File, Member;
+
+        /// <summary>A thin archive's member that could not be read, and why (PG9003).</summary>
+        public string? Missing;
     }
 
     private void Run(Unit unit)
@@ -347,7 +350,10 @@ public sealed class Checker
         {
             var result = new CheckResult();
             var findings = new FindingSet(_options, unit.Job.ListLimit);
-            CheckObject(result, findings, unit.Job.Path, unit.ObjectName, unit.Data, unit.Job.Bitcode, unit.File, unit.Member);
+            if (unit.Missing is { } missing)
+                findings.Add(Make(RuleCatalog.MissingInput, unit.Job.Path, unit.ObjectName, missing));
+            else
+                CheckObject(result, findings, unit.Job.Path, unit.ObjectName, unit.Data, unit.Job.Bitcode, unit.File, unit.Member);
             findings.WriteTo(result);
             unit.Job.Done(unit, result);
         }
@@ -389,7 +395,7 @@ public sealed class Checker
                 ArMember member;
                 try
                 {
-                    members ??= ArArchive.ReadMembers(data).GetEnumerator();
+                    members ??= ArArchive.ReadMembers(data, job.Path).GetEnumerator();
                     if (!members.MoveNext()) break;
                     member = members.Current;
                 }
@@ -401,6 +407,7 @@ public sealed class Checker
                 var unit = job.Add($"{job.Path}({member.Name})", member.Data);
                 unit.File = i;
                 unit.Member = memberIndex++;
+                unit.Missing = member.Missing;
                 job.Hold();
                 yield return unit;
             }
@@ -446,8 +453,14 @@ public sealed class Checker
             try
             {
                 int member = 0;
-                foreach (var m in ArArchive.ReadMembers(data))
-                    CheckObject(result, findings, path, $"{path}({m.Name})", m.Data, bitcode, file, member++);
+                foreach (var m in ArArchive.ReadMembers(data, path))
+                {
+                    if (m.Missing is { } missing)
+                        findings.Add(Make(RuleCatalog.MissingInput, path, $"{path}({m.Name})", missing));
+                    else
+                        CheckObject(result, findings, path, $"{path}({m.Name})", m.Data, bitcode, file, member);
+                    member++;
+                }
             }
             catch (ElfFormatException e)
             {

@@ -3,13 +3,25 @@ using System.Text;
 namespace PicGuard.Elf;
 
 /// <summary>One member of an <c>ar</c> archive: its name and a slice of the archive's bytes.</summary>
-public readonly record struct ArMember(string Name, long Offset, ReadOnlyMemory<byte> Data);
+/// <remarks>
+/// A thin archive's member is the file it names: <see cref="Data"/> holds that file's bytes, <see cref="FilePath"/> its
+/// path, and when it cannot be read <see cref="Missing"/> says why (the data is then empty).
+/// </remarks>
+public readonly record struct ArMember(string Name, long Offset, ReadOnlyMemory<byte> Data)
+{
+    /// <summary>For a thin archive's member, the file it was read from (relative names resolved against the archive's folder).</summary>
+    public string? FilePath { get; init; }
+
+    /// <summary>For a thin archive's member that could not be read, why; null otherwise.</summary>
+    public string? Missing { get; init; }
+}
 
 /// <summary>
 /// Reads System V / GNU and BSD <c>ar</c> archives (the format of <c>libfoo.a</c>). The symbol
 /// index (<c>/</c>, <c>/SYM64/</c>, <c>__.SYMDEF*</c>) and the GNU long-name table (<c>//</c>)
 /// are consumed, not returned; GNU <c>/123</c> and BSD <c>#1/len</c> long names are resolved.
-/// Thin archives are rejected: their members live in other files.
+/// Thin archives (<c>ar rcT</c>, <c>!&lt;thin&gt;</c>, the kernel's built-in.a) hold only headers and names: each member
+/// is read from the path it records, relative to the archive's folder unless absolute.
 /// </summary>
 public static class ArArchive
 {
@@ -19,16 +31,28 @@ public static class ArArchive
 
     public static bool HasArchiveMagic(ReadOnlySpan<byte> data) => data.StartsWith(Magic) || data.StartsWith(ThinMagic);
 
-    public static IEnumerable<ArMember> ReadMembers(ReadOnlyMemory<byte> archive)
+    public static bool IsThin(ReadOnlySpan<byte> data) => data.StartsWith(ThinMagic);
+
+    /// <summary>
+    /// The archive's members in order. <paramref name="archivePath"/> is where the archive lies: a thin archive's members
+    /// are read relative to its folder (the current directory when it is null).
+    /// </summary>
+    public static IEnumerable<ArMember> ReadMembers(ReadOnlyMemory<byte> archive, string? archivePath = null)
     {
-        if (archive.Span.StartsWith(ThinMagic))
-            throw new ElfFormatException("thin archive: its members are separate files; check those objects directly");
-        if (!archive.Span.StartsWith(Magic))
+        bool thin = archive.Span.StartsWith(ThinMagic);
+        if (!thin && !archive.Span.StartsWith(Magic))
             throw new ElfFormatException("not an ar archive (no !<arch> magic)");
-        return Enumerate(archive);
+        string? folder = null;
+        if (thin)
+        {
+            folder = archivePath is null ? Environment.CurrentDirectory : Path.GetDirectoryName(Path.GetFullPath(archivePath));
+            if (string.IsNullOrEmpty(folder)) folder = Environment.CurrentDirectory;
+        }
+        return Enumerate(archive, folder);
     }
 
-    private static IEnumerable<ArMember> Enumerate(ReadOnlyMemory<byte> archive)
+    /// <param name="thinFolder">Null for a regular archive; for a thin one, the folder its relative member names start from.</param>
+    private static IEnumerable<ArMember> Enumerate(ReadOnlyMemory<byte> archive, string? thinFolder)
     {
         long length = archive.Length;
         long pos = Magic.Length;
@@ -40,10 +64,19 @@ public static class ArArchive
             var header = archive.Slice((int)pos, HeaderSize);
             var (rawName, size) = ParseHeader(header.Span, pos);
             long dataStart = pos + HeaderSize;
-            if (size > length - dataStart)
-                throw new ElfFormatException($"archive member at 0x{pos:x} claims 0x{size:x} bytes, past end of file (size 0x{length:x})");
-            var data = archive.Slice((int)dataStart, (int)size);
-            pos = dataStart + size + (size & 1);
+            // A thin archive stores the symbol index and the long-name table; every other member's size is its file's.
+            bool stored = thinFolder is null || rawName is "/" or "//" or "/SYM64/";
+            if (!stored)
+            {
+                pos = dataStart;
+            }
+            else
+            {
+                if (size > length - dataStart)
+                    throw new ElfFormatException($"archive member at 0x{pos:x} claims 0x{size:x} bytes, past end of file (size 0x{length:x})");
+                pos = dataStart + size + (size & 1);
+            }
+            var data = stored ? archive.Slice((int)dataStart, (int)size) : default;
 
             string name;
             if (rawName == "/" || rawName == "/SYM64/" || rawName.StartsWith("__.SYMDEF", StringComparison.Ordinal))
@@ -77,7 +110,37 @@ public static class ArArchive
             {
                 name = rawName.EndsWith('/') ? rawName[..^1] : rawName;
             }
+            if (thinFolder is not null)
+            {
+                yield return ReadThinMember(name, dataStart - HeaderSize, thinFolder);
+                continue;
+            }
             yield return new ArMember(name, dataStart - HeaderSize, data);
+        }
+    }
+
+    /// <summary>A thin archive's member, read from the file it names; <see cref="ArMember.Missing"/> says why when it cannot be.</summary>
+    private static ArMember ReadThinMember(string name, long offset, string folder)
+    {
+        string path;
+        try
+        {
+            path = Path.GetFullPath(Path.IsPathRooted(name) ? name : Path.Combine(folder, name));
+        }
+        catch (ArgumentException e)
+        {
+            return new ArMember(name, offset, default) { FilePath = name, Missing = $"thin archive member '{name}' is not a valid path: {e.Message}" };
+        }
+        try
+        {
+            if (Directory.Exists(path))
+                return new ArMember(name, offset, default) { FilePath = path, Missing = $"thin archive member '{name}' is a directory ({path})" };
+            return new ArMember(name, offset, File.ReadAllBytes(path)) { FilePath = path };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string why = e is FileNotFoundException or DirectoryNotFoundException ? "does not exist" : $"cannot be read: {e.Message}";
+            return new ArMember(name, offset, default) { FilePath = path, Missing = $"thin archive member '{name}' {why} (looked for {path})" };
         }
     }
 

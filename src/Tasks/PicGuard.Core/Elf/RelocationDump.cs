@@ -24,8 +24,9 @@ public readonly record struct DumpedRelocation(
     long Addend,
     bool HasAddend);
 
-/// <summary>An object (or archive member) whose relocations could not be read, and why.</summary>
-public readonly record struct DumpError(string Object, string Message);
+/// <summary>An object (or archive member) whose relocations could not be read, and why, with the code that says so.</summary>
+/// <param name="Code">PG9001 (malformed), PG9003 (a thin archive's member file is missing) or PG9006 (a relocation section PicGuard cannot decode).</param>
+public readonly record struct DumpError(string Object, string Message, string Code = "PG9001");
 
 /// <summary>
 /// Lists every relocation of an object or archive in one stable text form that lines up with
@@ -47,8 +48,13 @@ public static class RelocationDump
         {
             try
             {
-                foreach (var member in ArArchive.ReadMembers(data))
-                    ReadObject($"{name}({member.Name})", member.Data, list, errors);
+                foreach (var member in ArArchive.ReadMembers(data, name))
+                {
+                    if (member.Missing is { } missing)
+                        errors.Add(new DumpError($"{name}({member.Name})", missing, "PG9003"));
+                    else
+                        ReadObject($"{name}({member.Name})", member.Data, list, errors);
+                }
             }
             catch (ElfFormatException e)
             {
@@ -78,7 +84,7 @@ public static class RelocationDump
                 {
                     // Relocations that cannot be decoded are an error, never an empty listing.
                     if (elf.UndecodedRelocations(section) is { } why)
-                        errors.Add(new DumpError(objectName, $"relocation section {elf.SectionName(section)} cannot be decoded: {why}"));
+                        errors.Add(new DumpError(objectName, $"relocation section {elf.SectionName(section)} cannot be decoded: {why}", "PG9006"));
                     continue;
                 }
                 string sectionName = elf.SectionName(section);
