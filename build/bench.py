@@ -4,7 +4,10 @@ and builds what this needs. Every timed command runs under /usr/bin/time for CPU
 RSS; wall time is taken around it with a monotonic clock. Tools are run alternately, round by
 round, and medians are reported.
 
-    bench.py PICGUARD [--rounds N] [--only corpus,scaling,small,msbuild]
+    bench.py PICGUARD [--jit PICGUARD.DLL] [--kernel-modules DIR] [--rounds N] [--only corpus,kernel,scaling,small,msbuild]
+
+PICGUARD is the command users run: build/bench.sh passes the picguard that `dotnet tool install`
+put into a temporary tool path from the packages build/pack.sh wrote.
 """
 import argparse
 import glob
@@ -78,34 +81,54 @@ def readelf_relocations(paths):
     return sum(int(n) for n in re.findall(r"contains (\d+) entr", out))
 
 
+def files_vs_tools(title, paths, picguard, rounds, count_relocations=True):
+    """picguard check (listing and --summary-only) side by side with objdump -r, readelf -rW, llvm-readelf-19 -r and cat
+    on the same files, alternating; prints the table and the ratios the targets name. True when the relocation counts agree."""
+    size = sum(os.path.getsize(p) for p in paths)
+    print(f"## {title}: {len(paths)} files, {size / 1e6:.0f} MB, profile generic, {rounds} rounds\n")
+    subprocess.run(["cat", *paths], stdout=subprocess.DEVNULL)  # page cache warm for every tool
+    commands = {
+        # The default check: up to 100 findings per file listed with their places and instructions, the rest counted.
+        "picguard check": [picguard, "check", *paths],
+        "picguard check --summary-only": [picguard, "check", "--summary-only", *paths],
+        "objdump -r": ["objdump", "-r", *paths],
+        "readelf -rW": ["readelf", "-rW", *paths],
+        "llvm-readelf-19 -r": ["llvm-readelf-19", "-r", *paths],
+        "cat": ["cat", *paths],
+    }
+    if not shutil.which("llvm-readelf-19"):
+        del commands["llvm-readelf-19 -r"]
+    runs = alternate(commands, rounds)
+    objects, counted = summary_relocations(runs["picguard check --summary-only"][0].stderr)
+    expected = readelf_relocations(paths) if count_relocations else counted
+    wall = {name: median(r.wall for r in rs) for name, rs in runs.items()}
+    rows = []
+    for name, rs in runs.items():
+        rows.append([name, f"{wall[name]:.3f}", f"{median(r.cpu for r in rs):.3f}", f"{max(r.rss_kb for r in rs) / 1024:.0f}",
+                     f"{wall['objdump -r'] / wall[name]:.1f}x", f"{wall[name] / wall['cat']:.2f}x"])
+    table(["command", "median wall s", "median CPU s", "peak MB", "objdump -r / this", "this / cat"], rows)
+    listing, summary = wall["picguard check"], wall["picguard check --summary-only"]
+    print(f"objects: {objects}; relocations: picguard {counted}, readelf -rW {expected}: {'equal' if counted == expected else 'MISMATCH'}")
+    listed = re.search(r"(\d+) error\(s\), (\d+) warning\(s\)(?:, \d+ suppressed)?(?:, (\d+) omitted)?", runs["picguard check"][0].stderr)
+    if listed:
+        print(f"findings: {listed.group(1)} errors, {listed.group(2)} warnings, {listed.group(3) or 0} of them counted but not listed")
+    print(f"picguard check vs objdump -r: {wall['objdump -r'] / listing:.1f}x faster; listing / --summary-only: {listing / summary:.2f}x; "
+          f"--summary-only / cat: {summary / wall['cat']:.2f}x\n")
+    return counted == expected
+
+
 def corpus(picguard, rounds):
     paths = sorted(glob.glob(CORPUS))
     if not paths:
         sys.exit(f"no archives at {CORPUS}: install llvm-19-dev")
-    size = sum(os.path.getsize(p) for p in paths)
-    print(f"## Corpus: {len(paths)} archives of llvm-19-dev, {size / 1e6:.0f} MB, profile generic, {rounds} rounds\n")
-    subprocess.run(["cat", *paths], stdout=subprocess.DEVNULL)  # page cache warm for every tool
-    runs = alternate({
-        "picguard check --summary-only": [picguard, "check", "--summary-only", *paths],
-        # The same check listing up to 100 findings per file (the default cap), as a CI log would show them.
-        "picguard check (listing)": [picguard, "check", *paths],
-        "objdump -r": ["objdump", "-r", *paths],
-        "readelf -rW": ["readelf", "-rW", *paths],
-        "cat": ["cat", *paths],
-    }, rounds)
-    objects, counted = summary_relocations(runs["picguard check --summary-only"][0].stderr)
-    expected = readelf_relocations(paths)
-    base = median(r.wall for r in runs["picguard check --summary-only"])
-    rows = []
-    for name, rs in runs.items():
-        wall = median(r.wall for r in rs)
-        rows.append([name, len(paths), counted if name.startswith("picguard") else (expected if name == "readelf -rW" else "-"),
-                     f"{wall:.3f}", f"{median(r.cpu for r in rs):.3f}", f"{max(r.rss_kb for r in rs) / 1024:.0f}",
-                     f"{wall / base:.1f}x"])
-    table(["tool", "files", "relocations", "median wall s", "median CPU s", "peak MB", "wall vs picguard"], rows)
-    print(f"objects (archive members): {objects}")
-    print(f"relocations: picguard {counted}, readelf -rW {expected}: {'equal' if counted == expected else 'MISMATCH'}\n")
-    return counted == expected
+    return files_vs_tools("Corpus: the static archives of llvm-19-dev", paths, picguard, rounds)
+
+
+def kernel(picguard, rounds, modules):
+    paths = sorted(glob.glob(os.path.join(modules, "**", "*.ko"), recursive=True))
+    if not paths:
+        sys.exit(f"no .ko under {modules}")
+    return files_vs_tools(f"Kernel modules: every .ko of {os.path.basename(os.path.normpath(modules))}", paths, picguard, rounds)
 
 
 def generate(dir, n):
@@ -147,9 +170,9 @@ def scaling(picguard, rounds, small):
 
 def small_object(picguard, jit, rounds, small):
     print(f"## One small object ({os.path.basename(small)}, whole process, {rounds} rounds)\n")
-    commands = {"picguard check (NativeAOT)": [picguard, "check", small], "readelf -rW": ["readelf", "-rW", small]}
+    commands = {"picguard check (installed tool)": [picguard, "check", small], "readelf -rW": ["readelf", "-rW", small]}
     if jit:
-        commands["picguard check (JIT, dotnet picguard.dll)"] = ["dotnet", jit, "check", small]
+        commands["picguard check (framework-dependent, dotnet picguard.dll)"] = ["dotnet", jit, "check", small]
     runs = alternate(commands, rounds)
     base = median(r.wall for r in runs["readelf -rW"])
     rows = [[name, f"{median(r.wall for r in rs) * 1000:.1f}", f"{max(r.rss_kb for r in rs) / 1024:.0f}",
@@ -210,9 +233,10 @@ def msbuild(rounds):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("picguard")
-    parser.add_argument("--jit", help="picguard.dll of the JIT build, for the small-object comparison")
+    parser.add_argument("--jit", help="picguard.dll of the framework-dependent build, for the small-object comparison")
+    parser.add_argument("--kernel-modules", help="a directory holding a kernel package's .ko files (build/bench.sh unpacks one)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", default="corpus,scaling,small,msbuild")
+    parser.add_argument("--only", default="corpus,kernel,scaling,small,msbuild")
     args = parser.parse_args()
     parts = args.only.split(",")
     with tempfile.TemporaryDirectory(prefix="picguard-small-") as dir:
@@ -222,6 +246,8 @@ def main():
         ok = True
         if "corpus" in parts:
             ok = corpus(args.picguard, args.rounds)
+        if "kernel" in parts and args.kernel_modules:
+            ok = kernel(args.picguard, args.rounds, args.kernel_modules) and ok
         if "scaling" in parts:
             scaling(args.picguard, args.rounds, small)
         if "small" in parts:
