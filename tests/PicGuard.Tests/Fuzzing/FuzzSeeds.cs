@@ -4,7 +4,7 @@ namespace PicGuard.Tests.Fuzzing;
 
 /// <summary>
 /// The fuzzer's seeds: small real objects compiled by gcc 12 and clang-19 for x86-64, i386,
-/// aarch64 and riscv64, the differential corpus' objects, and archives of them. Compiled with
+/// aarch64 and riscv64, the differential corpus' objects, clang-19 LLVM bitcode, and archives of them. Compiled with
 /// relative paths and a debug prefix map so the same toolchain gives the same bytes.
 /// </summary>
 public static class FuzzSeeds
@@ -35,6 +35,15 @@ public static class FuzzSeeds
         ("shared-aarch64", Clang, "--target=aarch64-linux-gnu -O2 -fpic " + ElfCorpus.Freestanding),
     ];
 
+    /// <summary>LLVM bitcode (clang -flto): full and thin LTO, with debug info (thousands of metadata records), three machines.</summary>
+    private static readonly (string Label, string Compiler, string Flags)[] BitcodeBuilds =
+    [
+        ("bitcode-x86_64-kernel", Clang, "--target=x86_64-linux-gnu -O2 -flto -mcmodel=kernel -fno-pic " + ElfCorpus.Freestanding),
+        ("bitcode-x86_64-small", Clang, "--target=x86_64-linux-gnu -O2 -flto -mcmodel=small -fpic " + ElfCorpus.Freestanding),
+        ("bitcode-aarch64-thin-g", Clang, "--target=aarch64-linux-gnu -O1 -g -flto=thin -mcmodel=tiny -fpic " + ElfCorpus.Freestanding),
+        ("bitcode-riscv64-thin", Clang, "--target=riscv64-linux-gnu -O2 -flto=thin -mcmodel=medany " + ElfCorpus.Freestanding),
+    ];
+
     public static List<FuzzSeed> Build(TempDir dir)
     {
         File.WriteAllText(dir["tiny.c"], Tiny);
@@ -61,8 +70,16 @@ public static class FuzzSeeds
             if (r.ExitCode != 0) throw new InvalidOperationException($"{Lld} -shared {label}.o failed:\n{r.All}");
             linked.Add(label + ".so");
         }
-        foreach (var name in tiny.Concat(linked).Concat(corpus))
+        var bitcode = new List<string>();
+        foreach (var (label, compiler, flags) in BitcodeBuilds)
+        {
+            Compile(dir, compiler, flags + $" -fdebug-prefix-map={dir.Path}=.", "tiny.c", label + ".o");
+            bitcode.Add(label + ".o");
+        }
+        foreach (var name in tiny.Concat(linked).Concat(corpus).Concat(bitcode))
             seeds.Add(new FuzzSeed(name, File.ReadAllBytes(dir[name])));
+        // Bitcode members whose code models disagree (PG0013 over the archive), beside an ELF member.
+        seeds.Add(new FuzzSeed("bitcode.a", File.ReadAllBytes(ArchiveOf(dir, "bitcode.a", [bitcode[0], bitcode[1], tiny[0]]))));
         // Archives: tiny objects of every machine (long member names need the "//" table), and two larger ones.
         seeds.Add(new FuzzSeed("tiny.a", File.ReadAllBytes(ArchiveOf(dir, "tiny.a", tiny))));
         seeds.Add(new FuzzSeed("mixed.a", File.ReadAllBytes(ArchiveOf(dir, "mixed.a", [tiny[0], corpus[0], corpus[6], corpus[9]]))));

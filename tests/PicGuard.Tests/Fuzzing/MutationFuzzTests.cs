@@ -62,6 +62,43 @@ public sealed class MutationFuzzTests
     }
 
     [TestMethod]
+    public void Fuzz_BitcodeSeeds_KeepTheContract_AndMalformedBitcodeIsPG9001NamingTheObject()
+    {
+        using var dir = new TempDir();
+        var seeds = FuzzSeeds.Build(dir).Where(s => s.Name.StartsWith("bitcode", StringComparison.Ordinal)).ToList();
+        Assert.HasCount(5, seeds, "four bitcode objects and an archive of bitcode members");
+        var mutator = new ElfMutator(new Random(DefaultSeed));
+        var random = new Random(DefaultSeed);
+        int malformed = 0, parsed = 0;
+        var broken = new List<string>();
+        for (int i = 0; i < 3000; i++)
+        {
+            var seed = seeds[random.Next(seeds.Count)];
+            var input = mutator.Mutate(seed.Data, seed.Map, []);
+            var options = FuzzHarness.Options[i % FuzzHarness.Options.Length];
+            if (FuzzHarness.Evaluate(input, options, out _, out _, out _) is { } f)
+            {
+                broken.Add($"{seed.Name} #{i}: {f.Signature}");
+                continue;
+            }
+            foreach (var d in new Checker(options).CheckBuffer("fuzz.o", input).Diagnostics)
+            {
+                if (d.Code == "PG9001" && d.Message.StartsWith("malformed LLVM bitcode: ", StringComparison.Ordinal))
+                {
+                    malformed++;
+                    // The object is named: the file, or the archive member it is.
+                    if (d.Object != "fuzz.o" && !d.Object.StartsWith("fuzz.o(", StringComparison.Ordinal)) broken.Add($"{seed.Name} #{i}: PG9001 names '{d.Object}'");
+                }
+                else if (d.Code == "PG0009" && d.Message.Contains("LLVM bitcode", StringComparison.Ordinal)) parsed++;
+            }
+        }
+        TestContext.WriteLine($"bitcode fuzz: 3000 inputs, {malformed} malformed-bitcode PG9001, {parsed} bitcode PG0009");
+        Assert.IsEmpty(broken, string.Join("\n", broken));
+        Assert.IsGreaterThan(300, malformed, "the mutations must reach the bitcode reader's error paths");
+        Assert.IsGreaterThan(300, parsed, "and leave some bitcode readable");
+    }
+
+    [TestMethod]
     public void Regressions_EveryInputFuzzingFound_KeepsTheContract()
     {
         var files = Directory.Exists(RegressionDirectory) ? Directory.GetFiles(RegressionDirectory, "*.bin") : [];
