@@ -31,7 +31,7 @@ public sealed class ToolPackageTests
         StringAssert.Contains(pack.StdOut, "pack: dotnet tool install PicGuard.Cli installs the native picguard on linux-x64");
 
         CollectionAssert.AreEquivalent(
-            new[] { $"PicGuard.Cli.{Version}.nupkg", $"PicGuard.Cli.any.{Version}.nupkg", $"PicGuard.Cli.linux-x64.{Version}.nupkg", $"PicGuard.Sdk.{Version}.nupkg" },
+            new[] { $"PicGuard.Cli.{Version}.nupkg", $"PicGuard.Cli.any.{Version}.nupkg", $"PicGuard.Cli.linux-x64.{Version}.nupkg", $"PicGuard.Sdk.{Version}.nupkg", $"PicGuard.Templates.{Version}.nupkg" },
             Directory.GetFiles(packages, "*.nupkg").Select(Path.GetFileName).ToArray());
 
         // The pointer package names both RID packages; the native one holds an ELF executable and no assembly to JIT;
