@@ -196,12 +196,17 @@ public sealed class BitcodeTests
         var generic = new Checker(CheckOptions.Default).CheckFiles([numa, head64]).SelectMany(r => r.Diagnostics).Single(d => d.Code == "PG0013");
         Assert.IsFalse(generic.Context.Any(c => c.StartsWith("likely culprit")), generic.MessageWithContext);
 
-        // In one archive: members named, found by CheckFile of the archive alone.
-        string archive = Archive(dir.Path, "vmlinux.a", head64, numa);
-        var inArchive = new Checker(CheckOptions.Default).CheckFile(archive).Diagnostics.Single(d => d.Code == "PG0013");
-        Assert.AreEqual($"{archive}({Path.GetFileName(numa)})", inArchive.Object, "head64.o comes first in the archive: numa.o's group differs");
-        StringAssert.Contains(inArchive.MessageWithContext, $"kernel: {archive}({Path.GetFileName(numa)}): Code Model kernel");
-        StringAssert.Contains(inArchive.MessageWithContext, $"small: {archive}({Path.GetFileName(head64)}): Code Model small, PIC Level 1");
+        // In one archive, and in a thin archive as kbuild makes vmlinux.a: members named, found by a check of the archive alone.
+        string archive = Archive(dir.Path, "libpi.a", head64, numa);
+        string thin = dir["vmlinux.a"];
+        Assert.AreEqual(0, Run("ar", ["rcT", "vmlinux.a", Path.GetFileName(head64), Path.GetFileName(numa)], workingDirectory: dir.Path).ExitCode);
+        foreach (var a in new[] { archive, thin })
+        {
+            var inArchive = new Checker(CheckOptions.Default).CheckFile(a).Diagnostics.Single(d => d.Code == "PG0013");
+            Assert.AreEqual($"{a}({Path.GetFileName(numa)})", inArchive.Object, "head64.o comes first in the archive: numa.o's group differs");
+            StringAssert.Contains(inArchive.MessageWithContext, $"kernel: {a}({Path.GetFileName(numa)}): Code Model kernel");
+            StringAssert.Contains(inArchive.MessageWithContext, $"small: {a}({Path.GetFileName(head64)}): Code Model small, PIC Level 1");
+        }
 
         // Accepted with a suppression: not an error any more.
         var suppressed = new Checker(CheckOptions.Default with { Suppressions = [new Suppression("PG0013", Justification: "linked without LTO")] }).CheckFiles([numa, head64]);
