@@ -383,9 +383,11 @@ public sealed class Checker
                 job.Single = true;
                 var unit = job.Add(job.Path, data);
                 unit.File = i;
+                // The file has no other unit: the enumerator lets go of it before handing the unit out, so the unit's
+                // own release completes the file (unmap, output) on its checking thread, not under the partitioner's lock.
                 job.Hold();
-                yield return unit;
                 job.Release();
+                yield return unit;
                 continue;
             }
             IEnumerator<ArMember>? members = null;
