@@ -81,6 +81,33 @@ public sealed class RuleEndToEndTests
     }
 
     [TestMethod]
+    public void BitcodePicObjectsOfTwoCodeModels_ArePG0013NamingBoth_BeforeTheLink()
+    {
+        using var dir = Write("<PicLinker>ld.lld-19</PicLinker><PicProfile>startup</PicProfile>",
+            """
+            <PicSource Include="main.c" />
+            <PicObject Include="prebuilt/numa.o;prebuilt/head64.o" />
+            """, ("main.c", "int numa_init(int);\nint entry(int x) { return numa_init(x); }\n"));
+        Directory.CreateDirectory(dir["prebuilt"]);
+        Compile(dir["prebuilt"], "numa.c", "int numa_init(int x) { return x + 1; }\n", Clang, "-O2", "-flto", "-mcmodel=kernel", "-fno-pic");
+        Compile(dir["prebuilt"], "head64.c", "int __startup_64(int x) { return x - 3; }\n", Clang, "-O2", "-flto", "-mcmodel=small", "-fpic");
+        foreach (var name in new[] { "numa", "head64" })
+            File.Move(Path.Combine(dir["prebuilt"], $"{name}.clang-19.o"), Path.Combine(dir["prebuilt"], $"{name}.o"));
+
+        var r = SdkPackage.Build(dir.Path);
+
+        Assert.AreEqual(1, r.ExitCode, r.All);
+        Assert.AreEqual(1, Count(r.All, "head64.o is LLVM bitcode with Code Model small, but 1 other bitcode input(s) of this link have Code Model kernel"), r.All);
+        StringAssert.Contains(r.All, "prebuilt/head64.o : error PG0013: ");
+        StringAssert.Contains(r.All, ">>> kernel: ");
+        StringAssert.Contains(r.All, "numa.o: Code Model kernel; defines numa_init");
+        StringAssert.Contains(r.All, "head64.o: Code Model small, PIC Level 1; defines __startup_64");
+        StringAssert.Contains(r.All, ">>> likely culprit: ");
+        Assert.AreEqual(2, Count(r.All, "is LLVM bitcode (clang -flto)"), r.All);
+        Assert.IsFalse(File.Exists(Path.Combine(dir.Path, "bin", "Debug", "net8.0", "blob.ro")), "the check runs before the link: " + r.All);
+    }
+
+    [TestMethod]
     public void PG0010Warning_HonoursNoWarnAndWarningsAsErrors()
     {
         const string pointer = "static int word;\nint *word_pointer = &word;\nint get(void) { return *word_pointer; }\n";
