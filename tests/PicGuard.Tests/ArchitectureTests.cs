@@ -262,6 +262,91 @@ public sealed class ArchitectureTests
         _ = byLlvm;
     }
 
+    /// <summary>
+    /// The tables named after llvm-readelf (arm, loongarch, ppc64, s390x): every row's name is llvm-readelf-19's for its
+    /// number, or GNU readelf's where LLVM prints none; where both name a number differently LLVM's name is kept, and
+    /// those numbers are exactly the ones listed (no compiler emits them).
+    /// </summary>
+    [TestMethod]
+    [DataRow("arm", "32,33,34,35,36,37,129,135")]
+    [DataRow("loongarch64", "")]
+    [DataRow("loongarch32", "")]
+    [DataRow("ppc64", "")]
+    [DataRow("s390x", "13")]
+    public void EveryRowName_OfTheLlvmNamedTables_MatchesLlvmOrBinutils(string tableName, string differFromGnu)
+    {
+        var table = RelocationTable.All.Single(t => t.Name == tableName);
+        uint max = table.Types.Max(t => t.Number);
+        using var dir = new TempDir();
+        string obj = dir["all.o"];
+        File.WriteAllBytes(obj, RelocatableWithEveryType(table.Machine, table.Is64Bit, max));
+        var gnu = ReadElfRelocations(obj).Where(r => r.TypeName != "").ToDictionary(r => r.Type, r => r.TypeName);
+        var llvm = ReadElfRelocations(obj, "llvm-readelf-19").Where(r => r.TypeName != "").ToDictionary(r => r.Type, r => r.TypeName);
+        Assert.IsGreaterThan(40, llvm.Count, "llvm-readelf must name this machine's types");
+
+        var differ = new List<uint>();
+        foreach (var row in table.Types)
+        {
+            if (llvm.TryGetValue(row.Number, out var l)) Assert.AreEqual(l, row.Name, $"type {row.Number}");
+            else Assert.IsTrue(gnu.TryGetValue(row.Number, out var g) && g == row.Name, $"type {row.Number} {row.Name}: neither readelf names it so");
+            if (gnu.TryGetValue(row.Number, out var gnuName) && gnuName != row.Name) differ.Add(row.Number);
+        }
+        Assert.AreEqual(differFromGnu, string.Join(",", differ));
+        // Every type llvm-readelf names is in the table, but for ARM's private range (R_ARM_PRIVATE_0..15).
+        var missing = llvm.Where(p => !table[p.Key].IsKnown && !p.Value.StartsWith("R_ARM_PRIVATE_", StringComparison.Ordinal)).Select(p => p.Value).ToList();
+        Assert.IsEmpty(missing, string.Join(", ", missing));
+    }
+
+    /// <summary>The types each new table must classify for the rules to mean anything, with the kind they have.</summary>
+    [TestMethod]
+    [DataRow("arm", "ABS32=Absolute MOVW_ABS_NC=Absolute MOVT_ABS=Absolute THM_MOVW_ABS_NC=Absolute THM_MOVT_ABS=Absolute REL32=PcRelative PREL31=PcRelative CALL=PltCall JUMP24=PltCall THM_CALL=PltCall THM_JUMP24=PltCall GOT_BREL=Got GOT_PREL=Got TARGET2=Got GOTOFF32=LabelDifference BASE_PREL=PcRelative TLS_LE32=Tls RELATIVE=Absolute GLOB_DAT=Dynamic V4BX=Marker")]
+    [DataRow("loongarch64", "64=Absolute 32=Absolute MARK_LA=Marker ABS_HI20=Absolute ABS_LO12=LowPart PCALA_HI20=PcRelative PCALA_LO12=LowPart GOT_PC_HI20=Got GOT_PC_LO12=LowPart B26=PltCall CALL36=PltCall 32_PCREL=PcRelative ADD32=LabelDifference SUB32=LabelDifference RELAX=Marker ALIGN=Marker TLS_LE_HI20=Tls RELATIVE=Absolute")]
+    [DataRow("ppc64", "ADDR64=Absolute ADDR32=Absolute ADDR16_HA=Absolute ADDR16_LO=LowPart REL24=PltCall REL24_NOTOC=PltCall REL32=PcRelative REL64=PcRelative TOC16_HA=LabelDifference TOC16_LO=LabelDifference TOC16_LO_DS=LabelDifference GOT16_DS=Got GOT_PCREL34=Got PCREL34=PcRelative TPREL16_HA=Tls RELATIVE=Absolute JMP_SLOT=Dynamic TOC=Absolute")]
+    [DataRow("s390x", "64=Absolute 32=Absolute PC32=PcRelative PC32DBL=PcRelative PLT32DBL=PltCall GOTENT=Got GOT32=Got GOTOFF64=LabelDifference TLS_LE64=Tls RELATIVE=Absolute GLOB_DAT=Dynamic")]
+    public void NewTables_ClassifyTheTypesCompilersEmit(string tableName, string expected)
+    {
+        var table = RelocationTable.All.Single(t => t.Name == tableName);
+        foreach (var pair in expected.Split(' '))
+        {
+            var (name, kind) = (table.Prefix + pair.Split('=')[0], Enum.Parse<RelocationKind>(pair.Split('=')[1]));
+            var row = table.Types.SingleOrDefault(r => r.Name == name);
+            Assert.IsTrue(row.IsKnown, $"{name} is not in the {tableName} table");
+            Assert.AreEqual(kind, row.Kind, name);
+        }
+        Assert.AreEqual(RelocationKind.Absolute, table.PointerType.Kind);
+    }
+
+    [TestMethod]
+    public void For_PicksTheNewTablesByMachineAndClass()
+    {
+        Assert.AreSame(RelocationTable.Arm, RelocationTable.For(ElfMachine.Arm, false));
+        Assert.IsNull(RelocationTable.For(ElfMachine.Arm, true));
+        Assert.AreSame(RelocationTable.Arm, RelocationTable.For(ElfMachine.Arm), "arm's usual class is ELFCLASS32");
+        Assert.AreSame(RelocationTable.LoongArch64, RelocationTable.For(ElfMachine.LoongArch, true));
+        Assert.AreSame(RelocationTable.LoongArch32, RelocationTable.For(ElfMachine.LoongArch, false));
+        Assert.AreSame(RelocationTable.PowerPC64, RelocationTable.For(ElfMachine.PowerPC64, true));
+        Assert.IsNull(RelocationTable.For(ElfMachine.PowerPC64, false));
+        Assert.AreSame(RelocationTable.S390x, RelocationTable.For(ElfMachine.S390, true));
+        Assert.IsNull(RelocationTable.For(ElfMachine.S390, false), "31-bit s390 has no table");
+        Assert.AreEqual("R_ARM_ABS32", RelocationTable.Arm.PointerType.Name);
+        Assert.AreEqual("R_LARCH_64", RelocationTable.LoongArch64.PointerType.Name);
+        Assert.AreEqual("R_LARCH_32", RelocationTable.LoongArch32.PointerType.Name);
+        Assert.AreEqual("R_PPC64_ADDR64", RelocationTable.PowerPC64.PointerType.Name);
+        Assert.AreEqual("R_390_64", RelocationTable.S390x.PointerType.Name);
+    }
+
+    [TestMethod]
+    public void MachineWithoutTable_PG9002_NamesTheMachineAndClass()
+    {
+        using var dir = new TempDir();
+        string obj = CompileForTarget(dir.Path, "m.c", Sources.GlobalTable, "mips-linux-gnu", "-O2");
+
+        var d = Check(obj).Diagnostics.Single(x => x.Code == "PG9002");
+
+        StringAssert.Contains(d.Message, "MIPS (EM_MIPS = 8), ELFCLASS32, has no relocation table");
+        Assert.IsFalse(d.Message.Contains("(8)", StringComparison.Ordinal), d.Message);
+    }
+
     // ---- overflow column ------------------------------------------------------------------------------
 
     [TestMethod]

@@ -6,8 +6,9 @@ namespace PicGuard.Tests;
 
 /// <summary>
 /// The profile rules on every architecture PicGuard has tables for: objects from clang 19 for aarch64,
-/// riscv64 and i386 (and gcc 12 -m32), built during the test under the position-independent flags, so
-/// the only findings are the constructs each test plants.
+/// riscv64, i386, arm, loongarch64, ppc64le and the big-endian aarch64_be and s390x (and gcc 12 -m32),
+/// built during the test under the position-independent flags, so the only findings are the constructs
+/// each test plants.
 /// </summary>
 [TestClass]
 public sealed class CrossArchitectureRuleTests
@@ -18,6 +19,11 @@ public sealed class CrossArchitectureRuleTests
         ["riscv64-linux-gnu", "R_RISCV_64"],
         ["i386-linux-gnu", "R_386_32"],
         ["x86_64-linux-gnu", "R_X86_64_64"],
+        ["armv7a-linux-gnueabihf", "R_ARM_ABS32"],
+        ["loongarch64-linux-gnu", "R_LARCH_64"],
+        ["powerpc64le-linux-gnu", "R_PPC64_ADDR64"],
+        ["aarch64_be-linux-gnu", "R_AARCH64_ABS64"],
+        ["s390x-linux-gnu", "R_390_64"],
     ];
 
     private static readonly string[] Policy = ["-O2", "-fpic", "-fvisibility=hidden"];

@@ -68,13 +68,25 @@ public sealed class MalformedInputTests
     }
 
     [TestMethod]
-    public void BigEndian_IsRejectedClearly()
+    public void ByteOrderFlipped_IsReadBigEndian_AndItsHeaderIsPG9001()
     {
+        // A little-endian object that claims ELFDATA2MSB: its fields are read big-endian, so e_shoff is far past the end.
         using var dir = new TempDir();
         var bytes = File.ReadAllBytes(ValidObject(dir));
         bytes[5] = 2; // ELFDATA2MSB
         File.WriteAllBytes(dir["be.o"], bytes);
-        StringAssert.Contains(Single(Check(dir["be.o"]), "PG9001").Message, "big-endian ELF is not supported");
+        ulong swapped = BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(40));
+        StringAssert.Contains(Single(Check(dir["be.o"]), "PG9001").Message, $"section header table at 0x{swapped:x}");
+    }
+
+    [TestMethod]
+    public void UnknownDataEncoding_IsPG9001()
+    {
+        using var dir = new TempDir();
+        var bytes = File.ReadAllBytes(ValidObject(dir));
+        bytes[5] = 3;
+        File.WriteAllBytes(dir["odd.o"], bytes);
+        StringAssert.Contains(Single(Check(dir["odd.o"]), "PG9001").Message, "unknown data encoding 3 in e_ident[EI_DATA]");
     }
 
     [TestMethod]

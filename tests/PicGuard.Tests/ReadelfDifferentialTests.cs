@@ -85,9 +85,10 @@ public sealed partial class ReadelfDifferentialTests
     }
 
     /// <summary>Compares PicGuard's relocations of one file with readelf's; returns the number compared and the first differences.</summary>
-    public static (int Compared, int TypeNamesCompared, List<string> Differences) Compare(string path)
+    /// <param name="llvm">Compare with llvm-readelf-19 -r (which reads SHT_CREL and names every machine's types) and compare every type name.</param>
+    public static (int Compared, int TypeNamesCompared, List<string> Differences) Compare(string path, bool llvm = false)
     {
-        var readelf = ParseReadelf(path, ReadElf("-rW", path));
+        var readelf = ParseReadelf(path, llvm ? RunChecked(LlvmReadelf, "-r", path).StdOut : ReadElf("-rW", path));
         var errors = new List<DumpError>();
         var ours = RelocationDump.Read(path, File.ReadAllBytes(path), errors);
         var differences = errors.Select(e => $"{e.Object}: PicGuard could not read it: {e.Message}").ToList();
@@ -103,8 +104,8 @@ public sealed partial class ReadelfDifferentialTests
             string ourSection = o.Section.Length > ReadelfSectionNameLimit ? o.Section[..ReadelfSectionNameLimit] : o.Section;
             bool same = r.Object == o.Object && r.Section == ourSection && r.Offset == o.Offset && r.Type == o.Type &&
                         r.SymbolIndex == o.SymbolIndex && r.Symbol == o.Symbol && r.Addend == ourAddend;
-            // Type names: only x86-64, whose table PicGuard has in full.
-            if (r.TypeName.StartsWith("R_X86_64_", StringComparison.Ordinal))
+            // Type names: x86-64, whose table PicGuard has in full, against GNU readelf; every name against llvm-readelf.
+            if (llvm || r.TypeName.StartsWith("R_X86_64_", StringComparison.Ordinal))
             {
                 names++;
                 same &= r.TypeName == o.TypeName;
@@ -131,6 +132,96 @@ public sealed partial class ReadelfDifferentialTests
         Assert.IsGreaterThanOrEqualTo(minimumRelocations, total, "the corpus must hold relocations to compare");
         Assert.IsGreaterThan(0, names, "x86-64 type names must have been compared");
     }
+
+    private const string LlvmReadelf = "llvm-readelf-19";
+
+    /// <summary>
+    /// The machines added after the first four, both byte orders, and SHT_CREL: (label, clang target, extra flags,
+    /// machine, big-endian, ELF64). Each is built from the corpus source at three flag sets.
+    /// </summary>
+    public static IEnumerable<object[]> LlvmMachines =>
+    [
+        ["armv7a", "armv7a-linux-gnueabihf", "", ElfMachine.Arm, false, false],
+        ["thumbv7a", "thumbv7a-linux-gnueabihf", "", ElfMachine.Arm, false, false],
+        ["aarch64_be", "aarch64_be-linux-gnu", "", ElfMachine.AArch64, true, true],
+        ["loongarch64", "loongarch64-linux-gnu", "", ElfMachine.LoongArch, false, true],
+        ["powerpc64", "powerpc64-linux-gnu", "", ElfMachine.PowerPC64, true, true],
+        ["powerpc64le", "powerpc64le-linux-gnu", "", ElfMachine.PowerPC64, false, true],
+        ["s390x", "s390x-linux-gnu", "", ElfMachine.S390, true, true],
+        ["x86_64-crel", "x86_64-linux-gnu", Fuzzing.FuzzSeeds.Crel, ElfMachine.X86_64, false, true],
+        ["aarch64_be-crel", "aarch64_be-linux-gnu", Fuzzing.FuzzSeeds.Crel, ElfMachine.AArch64, true, true],
+        ["riscv64-crel", "riscv64-linux-gnu", Fuzzing.FuzzSeeds.Crel, ElfMachine.RiscV, false, true],
+    ];
+
+    /// <summary>The corpus source built for <paramref name="target"/> at three flag sets (plain, -g with a section per function, -fpic).</summary>
+    public static List<string> CompileForLlvmMachine(TempDir dir, string label, string target, string extra)
+    {
+        File.WriteAllText(dir["corpus.c"], ElfCorpus.Source);
+        var objects = new List<string>();
+        string[] flagSets = ["-O2", "-O1 -g -ffunction-sections -fdata-sections", "-O2 -fpic"];
+        for (int i = 0; i < flagSets.Length; i++)
+        {
+            string obj = dir[$"{label}-{i}.o"];
+            RunChecked(Clang, [$"--target={target}", .. ElfCorpus.Freestanding.Split(' '), .. flagSets[i].Split(' '),
+                .. extra.Split(' ', StringSplitOptions.RemoveEmptyEntries), "-c", dir["corpus.c"], "-o", obj]);
+            objects.Add(obj);
+        }
+        return objects;
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(LlvmMachines))]
+    public void NewMachinesBothByteOrdersAndCrel_AgreeWithLlvmReadelf(string label, string target, string extra, ElfMachine machine, bool bigEndian, bool is64)
+    {
+        using var dir = new TempDir();
+        var objects = CompileForLlvmMachine(dir, label, target, extra);
+        foreach (var obj in objects)
+        {
+            // The corpus is what the row claims: the machine, the byte order, the class, and CREL where asked for.
+            using var elf = new ElfFile(File.ReadAllBytes(obj));
+            Assert.AreEqual(machine, elf.Machine, obj);
+            Assert.AreEqual(bigEndian, elf.IsBigEndian, obj);
+            Assert.AreEqual(is64, elf.Is64Bit, obj);
+            bool crel = elf.Sections.Any(s => s.Type == ElfSectionType.Crel);
+            Assert.AreEqual(extra.Contains("--crel"), crel, $"{obj}: SHT_CREL sections");
+            Assert.IsFalse(elf.Sections.Any(s => s.Type is ElfSectionType.Rel or ElfSectionType.Rela) && crel, $"{obj}: CREL objects have no REL/RELA");
+        }
+        int total = 0, names = 0;
+        var differences = new List<string>();
+        foreach (var obj in objects)
+        {
+            var (compared, typeNames, diff) = Compare(obj, llvm: true);
+            total += compared;
+            names += typeNames;
+            differences.AddRange(diff);
+        }
+        Assert.IsEmpty(differences, $"PicGuard differs from {LlvmReadelf} -r on {label}:\n" + string.Join("\n", differences.Take(20)));
+        Assert.IsGreaterThanOrEqualTo(40, total, $"{label}: the corpus must hold relocations to compare");
+        Assert.AreEqual(total, names, "every type name was compared");
+        Report($"{label}: {total} relocations agree with {LlvmReadelf} (section, offset, type, type name, symbol, addend)");
+    }
+
+    [TestMethod]
+    public void ThinArchive_AgreesWithBothReadelfs()
+    {
+        using var dir = new TempDir();
+        var objects = CompileForLlvmMachine(dir, "aarch64_be", "aarch64_be-linux-gnu", "");
+        objects.AddRange(CompileForLlvmMachine(dir, "arm", "armv7a-linux-gnueabihf", ""));
+        Directory.CreateDirectory(dir["lib"]);
+        string thin = dir["lib/built-in.a"];
+        RunChecked("ar", ["rcT", thin, .. objects]);
+        Assert.IsTrue(File.ReadAllBytes(thin).AsSpan().StartsWith("!<thin>\n"u8));
+
+        var (compared, _, diff) = Compare(thin, llvm: true);
+        Assert.IsEmpty(diff, string.Join("\n", diff.Take(20)));
+        Assert.IsGreaterThan(100, compared);
+        var (gnuCompared, _, gnuDiff) = Compare(thin);
+        Assert.IsEmpty(gnuDiff, string.Join("\n", gnuDiff.Take(20)));
+        Assert.AreEqual(compared, gnuCompared);
+        StringAssert.Contains(RunChecked(LlvmReadelf, "-r", thin).StdOut, "File: ", "llvm-readelf must see the thin archive's members");
+    }
+
+    private static void Report(string line) => Console.WriteLine(line);
 
     [TestMethod]
     public void CompiledObjects_AllFourMachines_AgreeWithReadelf()

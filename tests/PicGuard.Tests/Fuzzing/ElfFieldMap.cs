@@ -29,19 +29,23 @@ public sealed class ElfFieldMap
     {
         var map = new ElfFieldMap();
         if (data.AsSpan().StartsWith("!<arch>\n"u8))
-            map.AddArchive(data);
+            map.AddArchive(data, thin: false);
+        else if (data.AsSpan().StartsWith("!<thin>\n"u8))
+            map.AddArchive(data, thin: true);
         else
             map.AddElf(data, 0, data.Length);
         return map;
     }
 
-    private void AddArchive(byte[] data)
+    /// <param name="thin">A thin archive: only the symbol index and the long-name table have data in the file.</param>
+    private void AddArchive(byte[] data, bool thin)
     {
         int pos = 8;
         while (pos + 60 <= data.Length)
         {
             string name = Encoding.ASCII.GetString(data, pos, 16).TrimEnd(' ');
             int size = int.Parse(Encoding.ASCII.GetString(data, pos + 48, 10).Trim(' '));
+            if (thin && name is not ("/" or "//" or "/SYM64/")) size = 0; // the member's bytes are in the file it names
             Members.Add(new ArMemberSlot(pos, pos + 60, size, name));
             Fields.Add(new FieldSlot(pos, 16, "ar_name"));
             Fields.Add(new FieldSlot(pos + 48, 10, "ar_size"));
@@ -64,7 +68,11 @@ public sealed class ElfFieldMap
         var s = data.AsSpan(start, length);
         if (s.Length < 52 || !s.StartsWith("\u007fELF"u8)) return;
         bool is64 = s[4] == 2;
+        bool big = s[5] == 2;
         Images.Add((start, is64, length));
+        ushort U16(ReadOnlySpan<byte> b) => big ? BinaryPrimitives.ReadUInt16BigEndian(b) : BinaryPrimitives.ReadUInt16LittleEndian(b);
+        uint U32(ReadOnlySpan<byte> b) => big ? BinaryPrimitives.ReadUInt32BigEndian(b) : BinaryPrimitives.ReadUInt32LittleEndian(b);
+        ulong U64(ReadOnlySpan<byte> b) => big ? BinaryPrimitives.ReadUInt64BigEndian(b) : BinaryPrimitives.ReadUInt64LittleEndian(b);
         void F(int offset, int size, string name) => Fields.Add(new FieldSlot(start + offset, size, name));
         F(4, 1, "ei_class"); F(5, 1, "ei_data"); F(16, 2, "e_type"); F(18, 2, "e_machine");
         ulong shoff;
@@ -72,36 +80,36 @@ public sealed class ElfFieldMap
         if (is64)
         {
             F(24, 8, "e_entry"); F(32, 8, "e_phoff"); F(40, 8, "e_shoff"); F(58, 2, "e_shentsize"); F(60, 2, "e_shnum"); F(62, 2, "e_shstrndx");
-            shoff = BinaryPrimitives.ReadUInt64LittleEndian(s[40..]);
-            shentsize = BinaryPrimitives.ReadUInt16LittleEndian(s[58..]);
-            shnum = BinaryPrimitives.ReadUInt16LittleEndian(s[60..]);
+            shoff = U64(s[40..]);
+            shentsize = U16(s[58..]);
+            shnum = U16(s[60..]);
         }
         else
         {
             F(24, 4, "e_entry"); F(28, 4, "e_phoff"); F(32, 4, "e_shoff"); F(46, 2, "e_shentsize"); F(48, 2, "e_shnum"); F(50, 2, "e_shstrndx");
-            shoff = BinaryPrimitives.ReadUInt32LittleEndian(s[32..]);
-            shentsize = BinaryPrimitives.ReadUInt16LittleEndian(s[46..]);
-            shnum = BinaryPrimitives.ReadUInt16LittleEndian(s[48..]);
+            shoff = U32(s[32..]);
+            shentsize = U16(s[46..]);
+            shnum = U16(s[48..]);
         }
         if (shoff == 0 || shentsize == 0 || shoff + (ulong)(shnum * shentsize) > (ulong)length) return;
         for (int i = 0; i < shnum; i++)
         {
             int h = (int)shoff + i * shentsize;
-            uint type = BinaryPrimitives.ReadUInt32LittleEndian(s[(h + 4)..]);
+            uint type = U32(s[(h + 4)..]);
             ulong offset, size;
             if (is64)
             {
                 F(h, 4, "sh_name"); F(h + 4, 4, "sh_type"); F(h + 8, 8, "sh_flags"); F(h + 16, 8, "sh_addr"); F(h + 24, 8, "sh_offset");
                 F(h + 32, 8, "sh_size"); F(h + 40, 4, "sh_link"); F(h + 44, 4, "sh_info"); F(h + 48, 8, "sh_addralign"); F(h + 56, 8, "sh_entsize");
-                offset = BinaryPrimitives.ReadUInt64LittleEndian(s[(h + 24)..]);
-                size = BinaryPrimitives.ReadUInt64LittleEndian(s[(h + 32)..]);
+                offset = U64(s[(h + 24)..]);
+                size = U64(s[(h + 32)..]);
             }
             else
             {
                 F(h, 4, "sh_name"); F(h + 4, 4, "sh_type"); F(h + 8, 4, "sh_flags"); F(h + 12, 4, "sh_addr"); F(h + 16, 4, "sh_offset");
                 F(h + 20, 4, "sh_size"); F(h + 24, 4, "sh_link"); F(h + 28, 4, "sh_info"); F(h + 32, 4, "sh_addralign"); F(h + 36, 4, "sh_entsize");
-                offset = BinaryPrimitives.ReadUInt32LittleEndian(s[(h + 16)..]);
-                size = BinaryPrimitives.ReadUInt32LittleEndian(s[(h + 20)..]);
+                offset = U32(s[(h + 16)..]);
+                size = U32(s[(h + 20)..]);
             }
             if (offset + size > (ulong)length) continue;
             int o = (int)offset;
@@ -118,6 +126,10 @@ public sealed class ElfFieldMap
                     }
                     break;
                 }
+                case 0x40000014: // SHT_CREL: LEB128 bytes, no fixed fields; the header and the first entries
+                    for (int k = 0; k < Math.Min((int)size, 64); k++)
+                        F(o + k, 1, k == 0 ? "crel_header" : "crel_byte");
+                    break;
                 case 4 or 9: // SHT_RELA, SHT_REL
                 {
                     bool rela = type == 4;

@@ -4,7 +4,8 @@ namespace PicGuard.Tests.Fuzzing;
 
 /// <summary>
 /// The fuzzer's seeds: small real objects compiled by gcc 12 and clang-19 for x86-64, i386,
-/// aarch64 and riscv64, the differential corpus' objects, clang-19 LLVM bitcode, and archives of them. Compiled with
+/// aarch64 and riscv64, for arm, loongarch64, ppc64le and the big-endian aarch64_be, powerpc64 and s390x, with
+/// CREL relocations, the differential corpus' objects, clang-19 LLVM bitcode, and archives of them. Compiled with
 /// relative paths and a debug prefix map so the same toolchain gives the same bytes.
 /// </summary>
 public static class FuzzSeeds
@@ -26,7 +27,18 @@ public static class FuzzSeeds
         ("tiny-clang-i386", Clang, "-m32 -O2 " + ElfCorpus.Freestanding),
         ("tiny-clang-aarch64", Clang, "--target=aarch64-linux-gnu -O2 " + ElfCorpus.Freestanding),
         ("tiny-clang-riscv64", Clang, "--target=riscv64-linux-gnu -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-armv7a", Clang, "--target=armv7a-linux-gnueabihf -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-loongarch64", Clang, "--target=loongarch64-linux-gnu -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-ppc64le", Clang, "--target=powerpc64le-linux-gnu -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-aarch64_be", Clang, "--target=aarch64_be-linux-gnu -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-ppc64", Clang, "--target=powerpc64-linux-gnu -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-s390x", Clang, "--target=s390x-linux-gnu -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-x86_64-crel", Clang, "-O2 -fpic " + Crel),
+        ("tiny-clang-aarch64_be-crel", Clang, "--target=aarch64_be-linux-gnu -O2 " + Crel + " " + ElfCorpus.Freestanding),
     ];
+
+    /// <summary>clang's flags for SHT_CREL relocation sections.</summary>
+    public const string Crel = "-Wa,--allow-experimental-crel,--crel";
 
     private static readonly (string Label, string Compiler, string Flags)[] LinkedBuilds =
     [
@@ -83,6 +95,10 @@ public static class FuzzSeeds
         // Archives: tiny objects of every machine (long member names need the "//" table), and two larger ones.
         seeds.Add(new FuzzSeed("tiny.a", File.ReadAllBytes(ArchiveOf(dir, "tiny.a", tiny))));
         seeds.Add(new FuzzSeed("mixed.a", File.ReadAllBytes(ArchiveOf(dir, "mixed.a", [tiny[0], corpus[0], corpus[6], corpus[9]]))));
+        // A thin archive (the kernel's built-in.a): headers and a long-name table; its members are files of their own.
+        var thin = Run("ar", ["rcT", "thin.a", .. tiny.Where(t => t.Contains("crel") || t.Contains("_be") || t.Contains("armv7a"))], workingDirectory: dir.Path);
+        if (thin.ExitCode != 0) throw new InvalidOperationException($"ar rcT thin.a failed:\n{thin.All}");
+        seeds.Add(new FuzzSeed("thin.a", File.ReadAllBytes(dir["thin.a"])));
         return seeds;
     }
 
