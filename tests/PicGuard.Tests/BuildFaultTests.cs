@@ -182,6 +182,14 @@ public sealed class BuildFaultTests
             Assert.DoesNotContain("MSB4018", r.All);
             Assert.IsEmpty(Directory.GetFileSystemEntries(full), "neither a blob nor a partial temp file is left on the full disk");
 
+            // The command line's SARIF log on the same full disk: one error naming the option, no partial log.
+            string kernel = Compile(dir.Path, "kernel.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+            string[] many = Enumerable.Range(0, 40).Select(i => { string copy = dir[$"k{i}.o"]; File.Copy(kernel, copy); return copy; }).ToArray();
+            var (exit, _, err) = CliTests.Cli(["check", .. many, "--format", "sarif", "--output", Path.Combine(full, "check.sarif")]);
+            Assert.AreNotEqual(0, exit);
+            StringAssert.Contains(err, "No space left on device");
+            Assert.IsEmpty(Directory.GetFileSystemEntries(full), "no partial SARIF log is left");
+
             var elsewhere = SdkPackage.Build(dir.Path, "-v:n", "-p:PicOutputPath=bin/blob.ro");
             Assert.AreEqual(0, elsewhere.ExitCode, elsewhere.All);
             Assert.AreEqual(0, Count(elsewhere.All, "PicGuard: compiled "), "the objects were fine: only the link runs again:\n" + elsewhere.All);
