@@ -101,6 +101,9 @@ public static class BitcodeReader
     /// <summary>Modules one bitcode file may hold.</summary>
     private const int MaxModules = 1 << 10;
 
+    /// <summary>Entries of <c>llvm.module.flags</c>, and METADATA_STRINGS records of one module; real modules have a few dozen and one.</summary>
+    private const int MaxModuleFlags = 4096, MaxStringRuns = 1024;
+
     public static bool IsBitcode(ReadOnlySpan<byte> data) =>
         data.StartsWith(RawMagic) || (data.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(data) == WrapperMagic);
 
@@ -184,34 +187,53 @@ public static class BitcodeReader
             return _modules;
         }
 
+        /// <summary>
+        /// Names as slices of the string table, decoded when read: names may overlap in the table, so decoding them all up
+        /// front could cost far more than the input (a module only shows a few).
+        /// </summary>
+        private sealed class FunctionNames(byte[] strtab, (int Offset, int Size)[] names) : IReadOnlyList<string>
+        {
+            public int Count => names.Length;
+
+            public string this[int index] => Encoding.UTF8.GetString(strtab, names[index].Offset, names[index].Size);
+
+            public IEnumerator<string> GetEnumerator()
+            {
+                for (int i = 0; i < names.Length; i++) yield return this[i];
+            }
+
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+
         private void ReadStrtab(ref BitstreamCursor c, int width, long end)
         {
             byte[]? strtab = null;
-            ReadBlock(ref c, StrtabBlock, width, end, 1, (code, ops, blob) =>
+            ReadBlock(ref c, StrtabBlock, width, end, 1, (code, ops, count, blob) =>
             {
                 if (code == StrtabBlob) strtab = blob.ToArray();
             });
-            Resolve(strtab);
+            Resolve(strtab ?? []);
         }
 
         /// <summary>Names the functions of the modules read so far from <paramref name="strtab"/>.</summary>
-        private void Resolve(ReadOnlySpan<byte> strtab)
+        private void Resolve(byte[] strtab)
         {
             foreach (var m in _unresolved)
             {
-                var names = new List<string>(m.Functions.Count);
-                foreach (var (offset, size) in m.Functions)
+                var names = new (int Offset, int Size)[m.Functions.Count];
+                for (int i = 0; i < names.Length; i++)
                 {
+                    var (offset, size) = m.Functions[i];
                     if (offset > (ulong)strtab.Length || size > (ulong)strtab.Length - offset)
                         throw new BitcodeFormatException($"function name at 0x{offset:x} (0x{size:x} bytes) lies outside the string table (0x{strtab.Length:x} bytes)");
-                    names.Add(Encoding.UTF8.GetString(strtab.Slice((int)offset, (int)size)));
+                    names[i] = ((int)offset, (int)size);
                 }
-                _modules.Add(new BitcodeModule(m.Triple, m.SourceFileName, m.Flags, names));
+                _modules.Add(new BitcodeModule(m.Triple, m.SourceFileName, m.Flags, new FunctionNames(strtab, names)));
             }
             _unresolved.Clear();
         }
 
-        private delegate void RecordHandler(uint code, List<ulong> ops, ReadOnlySpan<byte> blob);
+        private delegate void RecordHandler(uint code, List<ulong> ops, long count, ReadOnlySpan<byte> blob);
 
         /// <summary>Sub-blocks a block reader enters, by the block it is in; everything else is skipped.</summary>
         private delegate bool SubBlockHandler(ref BitstreamCursor c, uint block, int width, long end);
@@ -268,7 +290,7 @@ public static class BitcodeReader
                     }
                     continue;
                 }
-                onRecord?.Invoke(code, _ops, blob);
+                onRecord?.Invoke(code, _ops, count, blob);
             }
             // The block's declared length is where it ends, whatever padding its END_BLOCK left.
             c.End = parentEnd;
@@ -283,7 +305,7 @@ public static class BitcodeReader
             _integerTypes.Clear();
             _types = 0;
             var metadata = new MetadataState();
-            ReadBlock(ref c, ModuleBlock, width, end, 1, (code, ops, _) =>
+            ReadBlock(ref c, ModuleBlock, width, end, 1, (code, ops, _, _) =>
             {
                 switch (code)
                 {
@@ -329,7 +351,7 @@ public static class BitcodeReader
 
         private void ReadTypes(ref BitstreamCursor c, int width, long end)
         {
-            ReadBlock(ref c, TypeBlock, width, end, 2, (code, ops, _) =>
+            ReadBlock(ref c, TypeBlock, width, end, 2, (code, ops, _, _) =>
             {
                 if (code is TypeNumEntry or TypeStructName) return;
                 long id = _types++;
@@ -341,7 +363,7 @@ public static class BitcodeReader
         private void ReadConstants(ref BitstreamCursor c, int width, long end)
         {
             int bits = 0; // the width of the current type when it is an integer type
-            ReadBlock(ref c, ConstantsBlock, width, end, 2, (code, ops, _) =>
+            ReadBlock(ref c, ConstantsBlock, width, end, 2, (code, ops, _, _) =>
             {
                 if (code == ConstSetType)
                 {
@@ -372,6 +394,8 @@ public static class BitcodeReader
             public readonly Dictionary<long, (ulong A, ulong B, ulong C)> Nodes = new(); // three-operand nodes
             public string? PendingName;
             public List<long>? FlagNodes;
+
+            public bool IsString(long id) => OldStrings.ContainsKey(id) || Strings.Exists(r => id >= r.First && id - r.First < r.Starts.Length - 1);
 
             public string? StringAt(long id)
             {
@@ -410,11 +434,12 @@ public static class BitcodeReader
 
         private void ReadMetadata(ref BitstreamCursor c, int width, long end, MetadataState s)
         {
-            ReadBlock(ref c, MetadataBlock, width, end, 2, (code, ops, blob) =>
+            ReadBlock(ref c, MetadataBlock, width, end, 2, (code, ops, count, blob) =>
             {
                 switch (code)
                 {
                     case MdStrings:
+                        if (s.Strings.Count >= MaxStringRuns) throw new BitcodeFormatException($"more than {MaxStringRuns} METADATA_STRINGS records");
                         s.Strings.Add(ReadStrings(ops, blob, s.NextId));
                         s.NextId += (long)ops[0];
                         break;
@@ -426,7 +451,8 @@ public static class BitcodeReader
                         s.Values[s.NextId++] = (long)Math.Min(ops[1], long.MaxValue);
                         break;
                     case MdNode or MdDistinctNode:
-                        if (ops.Count == 3) s.Nodes[s.NextId] = (ops[0], ops[1], ops[2]);
+                        // Only what may be a module flag is kept: three operands, the second a string (its ID plus one).
+                        if (ops.Count == 3 && ops[1] != 0 && s.IsString((long)Math.Min(ops[1] - 1, long.MaxValue))) s.Nodes[s.NextId] = (ops[0], ops[1], ops[2]);
                         s.NextId++;
                         break;
                     case MdName:
@@ -436,7 +462,7 @@ public static class BitcodeReader
                         if (s.PendingName is null) throw new BitcodeFormatException("named metadata node without a name");
                         if (s.PendingName == "llvm.module.flags")
                         {
-                            if (ops.Count >= BitstreamCursor.MaxKeptOps) throw new BitcodeFormatException("llvm.module.flags with too many entries");
+                            if (count > MaxModuleFlags) throw new BitcodeFormatException($"llvm.module.flags with {count} entries (more than {MaxModuleFlags})");
                             s.FlagNodes = ops.Select(o => (long)Math.Min(o, long.MaxValue)).ToList();
                         }
                         s.PendingName = null;
