@@ -215,9 +215,15 @@ public sealed partial class ReadelfDifferentialTests
         var (compared, _, diff) = Compare(thin, llvm: true);
         Assert.IsEmpty(diff, string.Join("\n", diff.Take(20)));
         Assert.IsGreaterThan(100, compared);
-        var (gnuCompared, _, gnuDiff) = Compare(thin);
-        Assert.IsEmpty(gnuDiff, string.Join("\n", gnuDiff.Take(20)));
-        Assert.AreEqual(compared, gnuCompared);
+        // GNU readelf names a thin archive's member "archive[member]"; otherwise its rows are the same.
+        var gnu = ParseReadelf(thin, ReadElf("-rW", thin))
+            .Select(r => r with { Object = r.Object.StartsWith(thin + "[", StringComparison.Ordinal) ? $"{thin}({r.Object[(thin.Length + 1)..^1]})" : r.Object }).ToList();
+        var ours = RelocationDump.Read(thin, File.ReadAllBytes(thin), new List<DumpError>());
+        Assert.HasCount(gnu.Count, ours);
+        for (int i = 0; i < gnu.Count; i++)
+            Assert.AreEqual(gnu[i], new ReadelfRelocation(ours[i].Object, ours[i].Section, ours[i].Offset, ours[i].Type, ours[i].TypeName,
+                ours[i].SymbolIndex, ours[i].Symbol, ours[i].HasAddend ? ours[i].Addend : null), $"#{i}");
+        Assert.AreEqual(compared, gnu.Count);
         StringAssert.Contains(RunChecked(LlvmReadelf, "-r", thin).StdOut, "File: ", "llvm-readelf must see the thin archive's members");
     }
 
