@@ -17,34 +17,9 @@ public sealed class BuildFaultTests
     private static string Project(string properties, string items) => SdkPackage.SdkProject(
         $"<PicEntryPoint>purgatory_start</PicEntryPoint><PicCompiler>gcc</PicCompiler><EnableDefaultPicSourceItems>false</EnableDefaultPicSourceItems>{properties}", items);
 
-    private const string Entry = """
-        	.text
-        	.globl	purgatory_start
-        purgatory_start:
-        	call	work
-        	ret
-
-        """;
-
-    /// <summary>A linker that, while the file <c>interrupt</c> lies beside it, writes part of its -o file and hangs; otherwise it is ld.</summary>
-    private const string InterruptibleLinker = """
-        #!/bin/sh
-        here=$(dirname "$0")
-        if [ -f "$here/interrupt" ]; then
-          out=""; prev=""; last=""
-          for a in "$@"; do
-            [ "$prev" = "-o" ] && out="$a"
-            prev="$a"; last="$a"
-          done
-          if [ -n "$out" ]; then
-            head -c 1024 "$last" > "$out"
-            : > "$here/link-started"
-            exec sleep 300
-          fi
-        fi
-        exec ld "$@"
-
-        """;
+    /// <summary>An entry calling work(); the linker that hangs mid-link while its "interrupt" file exists: FailedBuildStateTests' own.</summary>
+    private const string Entry = FailedBuildStateTests.Entry;
+    private const string InterruptibleLinker = FailedBuildStateTests.InterruptibleLinker;
 
     /// <summary>Starts `dotnet build` in the background with a marker in its environment, so its processes can be found.</summary>
     private static Process StartBuild(string dir, string marker, params string[] args)

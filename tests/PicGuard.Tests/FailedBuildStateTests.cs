@@ -87,7 +87,7 @@ public sealed class FailedBuildStateTests
     /// A linker that writes part of its -o file and hangs (as a real link does when the build is
     /// killed): with the file <c>interrupt</c> beside it; without, it runs ld.
     /// </summary>
-    private const string InterruptibleLinker = """
+    internal const string InterruptibleLinker = """
         #!/bin/sh
         here=$(dirname "$0")
         if [ -f "$here/interrupt" ]; then
@@ -106,7 +106,7 @@ public sealed class FailedBuildStateTests
 
         """;
 
-    private const string Entry = """
+    internal const string Entry = """
         	.text
         	.globl	purgatory_start
         purgatory_start:
