@@ -146,6 +146,51 @@ public sealed class ElfFormatTests
         StringAssert.Contains(checkOut + checkErr, "error PG9006");
     }
 
+    /// <summary>Forty pointers in data, and one past a gap: a RELR bitmap, then a new base.</summary>
+    private const string Pointers = """
+        static int a[40];
+        int *p[40] = { &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12], &a[13],
+            &a[14], &a[15], &a[16], &a[17], &a[18], &a[19], &a[20], &a[21], &a[22], &a[23], &a[24], &a[25], &a[26], &a[27],
+            &a[28], &a[29], &a[30], &a[31], &a[32], &a[33], &a[34], &a[35], &a[36], &a[37], &a[38], &a[39] };
+        int *q = &a[5];
+        int *r[70] = { [0] = &a[1], [66] = &a[2], [69] = &a[3] };
+        void _start(void) {}
+        """;
+
+    [TestMethod]
+    [DataRow("x86_64-linux-gnu", "R_X86_64_RELATIVE")]
+    [DataRow("aarch64_be-linux-gnu", "R_AARCH64_RELATIVE")]
+    [DataRow("i386-linux-gnu", "R_386_RELATIVE")]
+    public void RelrInALinkedFile_IsDecodedIntoRelativeRelocations_AtTheAddressesLlvmReadelfLists(string target, string relative)
+    {
+        using var dir = new TempDir();
+        string obj = CompileForTarget(dir.Path, "p.c", Pointers, target, "-O2", "-fpie");
+        string elf = dir["p.elf"];
+        RunChecked(Lld, "-pie", "-z", "pack-relative-relocs", obj, "-o", elf);
+        // llvm-readelf lists a RELR section's places as "index: entry address symbol" rows and continuation "address symbol" rows.
+        var expected = new List<ulong>();
+        bool inRelr = false;
+        foreach (var line in RunChecked("llvm-readelf-19", "-r", elf).StdOut.Split('\n'))
+        {
+            if (line.StartsWith("Relocation section ", StringComparison.Ordinal)) { inRelr = line.Contains("'.relr.dyn'", StringComparison.Ordinal); continue; }
+            var t = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (!inRelr || t.Length < 2 || t[0] == "Index:") continue;
+            expected.Add(Convert.ToUInt64(t[0].EndsWith(':') ? t[2] : t[0], 16));
+        }
+        Assert.HasCount(44, expected, "40 + 1 + 3 pointers");
+
+        var errors = new List<DumpError>();
+        var ours = RelocationDump.Read(elf, File.ReadAllBytes(elf), errors).Where(r => r.Section == ".relr.dyn").ToList();
+
+        Assert.IsEmpty(errors, string.Join("\n", errors));
+        CollectionAssert.AreEqual(expected, ours.Select(r => r.Offset).ToList());
+        Assert.IsTrue(ours.All(r => r.TypeName == relative && r.SymbolIndex == 0 && !r.HasAddend));
+        var result = Check(elf, new CheckOptions(Profiles.EfiStub));
+        Assert.IsFalse(result.Diagnostics.Any(d => d.Code == "PG9006"), Dump(result));
+        Assert.AreEqual(44L, result.Relocations);
+        Assert.IsTrue(result.Diagnostics.Any(d => d.Code == "PG0010" && d.RelocationType == relative && d.Severity == Severity.Error), Dump(result));
+    }
+
     [TestMethod]
     public void SectionsThatLinkToTheSymbolTableButRelocateNothing_AreNotPG9006()
     {

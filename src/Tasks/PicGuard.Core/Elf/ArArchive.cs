@@ -135,7 +135,14 @@ public static class ArArchive
         {
             if (Directory.Exists(path))
                 return new ArMember(name, offset, default) { FilePath = path, Missing = $"thin archive member '{name}' is a directory ({path})" };
-            return new ArMember(name, offset, File.ReadAllBytes(path)) { FilePath = path };
+            // Exactly the file's length is read: a device or /proc file whose length reads as 0 gives an empty member, not an endless read.
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1, FileOptions.None);
+            long length = stream.CanSeek ? stream.Length : 0;
+            if (length > int.MaxValue)
+                return new ArMember(name, offset, default) { FilePath = path, Missing = $"thin archive member '{name}' is 2 GiB or more ({path})" };
+            var bytes = new byte[length];
+            stream.ReadExactly(bytes);
+            return new ArMember(name, offset, bytes) { FilePath = path };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -294,7 +294,8 @@ public sealed class ElfFile : IDisposable
 
     /// <summary>
     /// Why <paramref name="section"/> holds relocations PicGuard does not decode, or null when it is not such a section.
-    /// SHT_RELR (relative relocations, a linker output) and any other type that is not SHT_REL, SHT_RELA or SHT_CREL but
+    /// SHT_RELR in a relocatable object (a linker output only; in a linked file it is decoded, see <see cref="Decodes"/>)
+    /// and any other type that is not SHT_REL, SHT_RELA or SHT_CREL but
     /// says it relocates something: it links to a symbol table and has SHF_INFO_LINK or a relocation section's name
     /// (.rel.*, .rela.*, .crel.*, .relr.*: Android's packed APS2 tables, a future format, a processor-specific table).
     /// Such a section must be reported, never read as "no relocations".
@@ -302,11 +303,11 @@ public sealed class ElfFile : IDisposable
     public string? UndecodedRelocations(in ElfSection section)
     {
         var type = section.Type;
-        if (IsRelocationSection(type)) return null;
+        if (Decodes(section)) return null;
         if (type == ElfSectionType.Relr)
             return FileType == ElfFileType.Relocatable
                 ? "SHT_RELR (19) relative relocations in a relocatable object, where no linker puts them"
-                : "SHT_RELR (19) relative relocations, which PicGuard does not decode";
+                : $"SHT_RELR (19) relative relocations of a machine PicGuard knows no relative relocation type for (e_machine {RawMachine})";
         switch (type)
         {
             case ElfSectionType.Null or ElfSectionType.ProgBits or ElfSectionType.SymbolTable or ElfSectionType.StringTable or ElfSectionType.Hash or
@@ -326,6 +327,26 @@ public sealed class ElfFile : IDisposable
         return $"section type 0x{(uint)type:x}, which PicGuard does not decode, linked to symbol table [{section.Link}]{(infoLink ? $" and relocating section [{section.Info}] (SHF_INFO_LINK)" : " under a relocation section's name")}";
     }
 
+    /// <summary>
+    /// Whether <see cref="GetRelocations"/> reads <paramref name="section"/>: SHT_REL, SHT_RELA and SHT_CREL, and SHT_RELR
+    /// in a linked file of a machine whose relative relocation type is known (its entries become that type's relocations).
+    /// </summary>
+    public bool Decodes(in ElfSection section) =>
+        IsRelocationSection(section.Type) ||
+        section.Type == ElfSectionType.Relr && FileType != ElfFileType.Relocatable && RelativeType(Machine, Is64Bit) != 0;
+
+    /// <summary>The machine's R_*_RELATIVE type number (B + A), which SHT_RELR entries stand for; 0 when PicGuard knows none.</summary>
+    public static uint RelativeType(ElfMachine machine, bool is64Bit) => machine switch
+    {
+        ElfMachine.X86_64 or ElfMachine.I386 => 8,
+        ElfMachine.AArch64 when is64Bit => 1027,
+        ElfMachine.RiscV or ElfMachine.LoongArch => 3,
+        ElfMachine.Arm => 23,
+        ElfMachine.PowerPC64 => 22,
+        ElfMachine.S390 => 12,
+        _ => 0,
+    };
+
     /// <summary>Size in bytes of one relocation entry of the given section type for this class.</summary>
     public int RelocationEntrySize(ElfSectionType type) => (type, Is64Bit) switch
     {
@@ -336,7 +357,7 @@ public sealed class ElfFile : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
-    /// <summary>The relocation entries of a SHT_REL, SHT_RELA or SHT_CREL section.</summary>
+    /// <summary>The relocation entries of a SHT_REL, SHT_RELA or SHT_CREL section, or of a SHT_RELR section <see cref="Decodes"/> reads.</summary>
     public RelocationReader GetRelocations(in ElfSection section)
     {
         if (section.Type == ElfSectionType.Crel)
@@ -344,6 +365,8 @@ public sealed class ElfFile : IDisposable
             var decoded = CompactRelocations(section, out bool explicitAddends);
             return new RelocationReader(decoded, explicitAddends);
         }
+        if (section.Type == ElfSectionType.Relr && Decodes(section))
+            return new RelocationReader(RelativeRelocations(section), false);
         if (section.Type != ElfSectionType.Rel && section.Type != ElfSectionType.Rela)
             throw new ArgumentException("not a relocation section", nameof(section));
         int entry = RelocationEntrySize(section.Type);
@@ -356,6 +379,50 @@ public sealed class ElfFile : IDisposable
 
     /// <summary>Decoded SHT_CREL sections by section index: a checker reads one section's relocations more than once.</summary>
     private Dictionary<int, (ElfRelocation[] Entries, bool Addends)>? _compact;
+
+    /// <summary>
+    /// A SHT_RELR section's places as relocations of the machine's relative type (no symbol, implicit addend), decoded once.
+    /// Each word is either a place (even: the next place follows it) or a bitmap (odd): bit i (i ≥ 1) marks the word
+    /// i - 1 words after the current base, which then moves on by 63 (31 in ELF32) words.
+    /// </summary>
+    private ElfRelocation[] RelativeRelocations(in ElfSection section)
+    {
+        _compact ??= new();
+        if (_compact.TryGetValue(section.Index, out var done)) return done.Entries;
+        int word = Is64Bit ? 8 : 4;
+        if (section.EntrySize != 0 && section.EntrySize != (ulong)word)
+            throw new ElfFormatException($"SHT_RELR section [{section.Index}] has sh_entsize 0x{section.EntrySize:x}, expected 0x{word:x}");
+        var data = SectionData(section);
+        if (data.Length % word != 0)
+            throw new ElfFormatException($"SHT_RELR section [{section.Index}] size 0x{data.Length:x} is not a multiple of its entry size 0x{word:x}");
+        int entries = data.Length / word;
+        long count = 0;
+        for (int i = 0; i < entries; i++)
+        {
+            ulong e = Is64Bit ? Xword(data, i * word) : Word(data, i * word);
+            count += (e & 1) == 0 ? 1 : BitOperations.PopCount(e) - 1;
+        }
+        uint type = RelativeType(Machine, Is64Bit);
+        var list = new ElfRelocation[count];
+        ulong mask = Is64Bit ? ulong.MaxValue : uint.MaxValue, baseAddress = 0;
+        int n = 0;
+        for (int i = 0; i < entries; i++)
+        {
+            ulong e = Is64Bit ? Xword(data, i * word) : Word(data, i * word);
+            if ((e & 1) == 0)
+            {
+                list[n++] = new ElfRelocation(e, type, 0, 0, false);
+                baseAddress = (e + (ulong)word) & mask;
+                continue;
+            }
+            ulong place = baseAddress;
+            for (e >>= 1; e != 0; e >>= 1, place = (place + (ulong)word) & mask)
+                if ((e & 1) != 0) list[n++] = new ElfRelocation(place, type, 0, 0, false);
+            baseAddress = (baseAddress + (ulong)((8 * word - 1) * word)) & mask;
+        }
+        _compact.Add(section.Index, (list, false));
+        return list;
+    }
 
     /// <summary>A SHT_CREL section's entries, decoded once (<see cref="CompactRelocations.Decode"/>).</summary>
     private ElfRelocation[] CompactRelocations(in ElfSection section, out bool explicitAddends)

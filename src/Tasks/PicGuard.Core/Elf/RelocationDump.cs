@@ -80,7 +80,7 @@ public static class RelocationDump
             var table = RelocationTable.For(elf.Machine, elf.Is64Bit);
             foreach (var section in elf.Sections)
             {
-                if (!ElfFile.IsRelocationSection(section.Type))
+                if (!elf.Decodes(section))
                 {
                     // Relocations that cannot be decoded are an error, never an empty listing.
                     if (elf.UndecodedRelocations(section) is { } why)

@@ -170,7 +170,7 @@ internal sealed class ObjectChecker
         var sections = _elf.SectionSpan;
         foreach (ref readonly var section in sections)
         {
-            if (!ElfFile.IsRelocationSection(section.Type))
+            if (!ElfFile.IsRelocationSection(section.Type) && !(section.Type == ElfSectionType.Relr && _elf.Decodes(section)))
             {
                 if (section.Type != ElfSectionType.ProgBits && _elf.UndecodedRelocations(section) is { } why)
                     ReportUndecoded(section, why);

@@ -127,7 +127,7 @@ public static class RuleCatalog
 
     public static readonly Rule UndecodedRelocations = new(
         "PG9006", Severity.Error, "relocation section PicGuard cannot decode", RuleScope.Input,
-        Fix: "the relocations in this section were not checked; emit SHT_RELA, SHT_REL or SHT_CREL relocations (no -z pack-relative-relocs, no Android packed relocations) or report the section type");
+        Fix: "the relocations in this section were not checked; emit SHT_RELA, SHT_REL or SHT_CREL relocations (SHT_RELR only in a linked file; no Android packed relocations) or report the section type");
 
     /// <summary>All rules, in code order.</summary>
     public static readonly IReadOnlyList<Rule> All =
