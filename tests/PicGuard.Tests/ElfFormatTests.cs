@@ -45,6 +45,13 @@ public sealed class ElfFormatTests
         Assert.AreEqual(expected.Relocations, found.Relocations, "every CREL entry is counted");
         Assert.IsTrue(expected.Diagnostics.Any(d => d.Code == "PG0001"), Dump(expected));
         CollectionAssert.AreEqual(expected.Diagnostics.Select(Signature).ToList(), found.Diagnostics.Select(Signature).ToList(), Dump(found));
+
+        // Under kexec-purgatory: the undefined symbol a CREL entry uses (PG0008) and the loader's type list (PG0006 on x86-64).
+        var purgatory = new CheckOptions(Profiles.KexecPurgatory);
+        var expectedPurgatory = Check(rela, purgatory);
+        var foundPurgatory = Check(crel, purgatory);
+        Assert.IsTrue(foundPurgatory.Diagnostics.Any(d => d.Code == "PG0008" && d.Symbol == "external_counter"), Dump(foundPurgatory));
+        CollectionAssert.AreEqual(expectedPurgatory.Diagnostics.Select(Signature).ToList(), foundPurgatory.Diagnostics.Select(Signature).ToList(), Dump(foundPurgatory));
     }
 
     [TestMethod]
