@@ -114,17 +114,26 @@ public sealed class BuildFaultTests
         Assert.IsTrue(File.Exists(dir["bin/Debug/blob.ro"]));
     }
 
-    /// <summary>Sends SIGKILL to the cc1 a build with <paramref name="marker"/> runs; returns its pid, or 0 if none runs yet.</summary>
+    /// <summary>
+    /// Sends SIGKILL to the running cc1 that compiles work.c for the build with <paramref name="marker"/>;
+    /// returns its pid, or 0 if none runs yet (one that already ended and waits to be reaped does not count).
+    /// </summary>
     private static int KillCompilerProper(string marker)
     {
         foreach (int pid in ProcessTable.WithEnvironment("PICGUARD_TEST_BUILD", marker))
         {
-            string comm;
-            try { comm = File.ReadAllText($"/proc/{pid}/comm").Trim(); }
+            string comm, stat, cmdline;
+            try
+            {
+                comm = File.ReadAllText($"/proc/{pid}/comm").Trim();
+                stat = File.ReadAllText($"/proc/{pid}/stat");
+                cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
+            }
             catch (IOException) { continue; }
-            if (comm != "cc1") continue;
-            Run("kill", ["-KILL", pid.ToString()]);
-            return pid;
+            // stat is "pid (comm) S …": the state letter follows the last ')'.
+            char state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
+            if (comm != "cc1" || state is 'Z' or 'X' || !cmdline.Contains("work.c", StringComparison.Ordinal)) continue;
+            if (Run("kill", ["-KILL", pid.ToString()]).ExitCode == 0) return pid;
         }
         return 0;
     }
