@@ -57,6 +57,31 @@ public sealed class CheckFilesTests
     }
 
     [TestMethod]
+    public void StreamingCheckFiles_HandsOutEachFileOnce_InInputOrder_OneAtATime_AsCheckFileWouldList()
+    {
+        using var dir = new TempDir();
+        var paths = Corpus(dir);
+        var checker = new Checker(CheckOptions.Default);
+        var expected = paths.Select(p => Text(checker.CheckFile(p))).ToList();
+
+        foreach (int parallelism in new[] { 0, 1, 2, 8 })
+        {
+            var order = new List<int>();
+            int inside = 0, overlapped = 0;
+            checker.CheckFiles(paths, (i, result) =>
+            {
+                if (Interlocked.Increment(ref inside) != 1) Interlocked.Increment(ref overlapped);
+                order.Add(i);
+                Assert.AreEqual(expected[i], Text(result), $"{paths[i]} with parallelism {parallelism}");
+                Thread.Sleep(1); // a slow consumer: another thread would enter here now if calls could overlap
+                Interlocked.Decrement(ref inside);
+            }, parallelism);
+            CollectionAssert.AreEqual(Enumerable.Range(0, paths.Count).ToList(), order, $"parallelism {parallelism}");
+            Assert.AreEqual(0, overlapped, "the callback runs one call at a time");
+        }
+    }
+
+    [TestMethod]
     public void CheckFiles_UnderADiagnosticCap_StillEqualsCheckFile()
     {
         using var dir = new TempDir();
