@@ -7,8 +7,8 @@ namespace PicGuard.Tests;
 
 /// <summary>
 /// Output stays bounded and its cost linear however large the object: PG0012 names at most a fixed number of executable
-/// sections and counts the rest, and a blob of 20,000 function sections costs the kexec-purgatory profile about what
-/// the generic one costs (the listing once looked up each section's functions by walking every symbol: quadratic).
+/// sections and counts the rest, and the kexec-purgatory profile's cost grows linearly with the number of function
+/// sections (the listing once looked up each section's functions by walking every symbol: quadratic).
 /// </summary>
 [TestClass]
 public sealed class BoundedOutputTests
@@ -51,33 +51,31 @@ public sealed class BoundedOutputTests
     }
 
     [TestMethod]
-    public void PG0012_CostsAboutWhatTheGenericProfileCosts()
+    public void PG0012_CostGrowsLinearlyWithTheSections()
     {
-        using var dir = new TempDir();
-        string obj = ManySections(dir, Sections);
-        var generic = new Checker(CheckOptions.Default);
+        // Timed against itself on a quarter of the sections, not against another profile: a noisy machine slows
+        // both sizes alike. Linear work grows about 4x from a quarter to the whole (measured: about 8x, with cache
+        // effects); the quadratic listing grew 16x and more.
+        using var quarterDir = new TempDir();
+        using var wholeDir = new TempDir();
+        string quarter = ManySections(quarterDir, Sections / 4), whole = ManySections(wholeDir, Sections);
         var kexec = new Checker(new CheckOptions(Profiles.KexecPurgatory));
-        generic.CheckFile(obj);
-        kexec.CheckFile(obj); // warm both paths up
+        kexec.CheckFile(quarter);
+        kexec.CheckFile(whole); // warm up
 
-        // Alternating, best of five each: the quadratic listing took seconds here, the generic check milliseconds.
-        double best(Checker checker)
+        double q = double.MaxValue, w = double.MaxValue;
+        for (int round = 0; round < 7; round++)
         {
-            var times = new List<double>();
-            for (int i = 0; i < 5; i++)
-            {
-                var watch = Stopwatch.StartNew();
-                checker.CheckFile(obj);
-                times.Add(watch.Elapsed.TotalMilliseconds);
-            }
-            return times.Min();
+            q = Math.Min(q, Time(() => kexec.CheckFile(quarter)));
+            w = Math.Min(w, Time(() => kexec.CheckFile(whole)));
         }
-        double g = 0, k = 0;
-        for (int round = 0; round < 2; round++)
-        {
-            g = Math.Min(round == 0 ? double.MaxValue : g, best(generic));
-            k = Math.Min(round == 0 ? double.MaxValue : k, best(kexec));
-        }
-        Assert.IsLessThan(Math.Max(4 * g, g + 50), k, $"kexec-purgatory {k:F1} ms vs generic {g:F1} ms on {Sections} sections");
+        Assert.IsLessThan(12 * q + 5, w, $"kexec-purgatory: {w:F1} ms on {Sections} sections vs {q:F1} ms on {Sections / 4} (best of 7, alternating)");
+    }
+
+    private static double Time(Action action)
+    {
+        var watch = Stopwatch.StartNew();
+        action();
+        return watch.Elapsed.TotalMilliseconds;
     }
 }
