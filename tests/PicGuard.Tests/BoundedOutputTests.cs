@@ -54,8 +54,8 @@ public sealed class BoundedOutputTests
     public void PG0012_CostGrowsLinearlyWithTheSections()
     {
         // Timed against itself on a quarter of the sections, not against another profile: a noisy machine slows
-        // both sizes alike. Linear work grows about 4x from a quarter to the whole (measured: about 8x, with cache
-        // effects); the quadratic listing grew 16x and more.
+        // both sizes alike. Linear work would grow 4x from a quarter to the whole; measured here: about 8x (not yet
+        // explained); the quadratic listing grew 16x and more.
         using var quarterDir = new TempDir();
         using var wholeDir = new TempDir();
         string quarter = ManySections(quarterDir, Sections / 4), whole = ManySections(wholeDir, Sections);
