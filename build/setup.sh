@@ -24,6 +24,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 if ! command -v dotnet >/dev/null; then
-  echo "setup: error: the .NET SDK (8.0 or later) is required and 'dotnet' is not on PATH" >&2
+  echo "setup: error: the .NET SDK (10.0 or later) is required and 'dotnet' is not on PATH" >&2
   exit 1
 fi
