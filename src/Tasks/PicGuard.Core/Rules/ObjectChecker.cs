@@ -570,7 +570,7 @@ internal sealed class ObjectChecker
         message = message is null
             ? $"{KindWord(type.Kind)} relocation {type.Name} against {target} in {(patched.IsExecutable ? "executable " : "")}section {location.Section}"
             : Fill(message, type, target, patched, location);
-        string fixLine = FixLine(fix ?? rule.Fix);
+        string fixLine = FixLine(fix ?? MachineFixes.For(rule.Code, _elf.Machine) ?? rule.Fix);
         if (admission != FindingSet.Admission.Listed)
         {
             _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, null, null, fixLine), location, type.Name, target) { Symbol = symbol });
