@@ -17,9 +17,8 @@ public sealed class BuildFaultTests
     private static string Project(string properties, string items) => SdkPackage.SdkProject(
         $"<PicEntryPoint>purgatory_start</PicEntryPoint><PicCompiler>gcc</PicCompiler><EnableDefaultPicSourceItems>false</EnableDefaultPicSourceItems>{properties}", items);
 
-    /// <summary>An entry calling work(); the linker that hangs mid-link while its "interrupt" file exists: FailedBuildStateTests' own.</summary>
+    /// <summary>An entry calling work(), as FailedBuildStateTests writes it beside its interruptible linker.</summary>
     private const string Entry = FailedBuildStateTests.Entry;
-    private const string InterruptibleLinker = FailedBuildStateTests.InterruptibleLinker;
 
     /// <summary>Starts `dotnet build` in the background with a marker in its environment, so its processes can be found.</summary>
     private static Process StartBuild(string dir, string marker, params string[] args)
@@ -48,13 +47,7 @@ public sealed class BuildFaultTests
     public void CtrlC_DuringTheLink_StopsTheLinker_KeepsThePreviousBlob_AndTheNextBuildRelinks()
     {
         using var dir = new TempDir();
-        string tools = dir["tools"];
-        Directory.CreateDirectory(tools);
-        string linker = Path.Combine(tools, "interruptible-ld");
-        File.WriteAllText(linker, InterruptibleLinker);
-        RunChecked("chmod", "+x", linker);
-        File.WriteAllText(dir["entry.S"], Entry);
-        File.WriteAllText(dir["work.c"], "int work(void) { return 1; }\n");
+        string linker = FailedBuildStateTests.WriteInterruptibleLinker(dir, out string tools);
         SdkPackage.WriteProject(dir.Path, Project($"<PicLinker>{linker}</PicLinker>", """<PicSource Include="entry.S;work.c" />"""), "blob.csproj");
         Assert.AreEqual(0, SdkPackage.Build(dir.Path).ExitCode);
         string blob = dir["bin/Debug/blob.ro"];

@@ -87,7 +87,7 @@ public sealed class FailedBuildStateTests
     /// A linker that writes part of its -o file and hangs (as a real link does when the build is
     /// killed): with the file <c>interrupt</c> beside it; without, it runs ld.
     /// </summary>
-    internal const string InterruptibleLinker = """
+    private const string InterruptibleLinker = """
         #!/bin/sh
         here=$(dirname "$0")
         if [ -f "$here/interrupt" ]; then
@@ -116,17 +116,27 @@ public sealed class FailedBuildStateTests
 
         """;
 
-    [TestMethod]
-    public void KilledLink_LeavesNoHalfWrittenBlob_AndTheNextBuildRelinks()
+    /// <summary>
+    /// Writes <see cref="InterruptibleLinker"/> to <paramref name="dir"/>/tools (returned in <paramref name="tools"/>),
+    /// and entry.S and work.c beside the project; returns the linker's path.
+    /// </summary>
+    internal static string WriteInterruptibleLinker(TempDir dir, out string tools)
     {
-        using var dir = new TempDir();
-        string tools = dir["tools"];
+        tools = dir["tools"];
         Directory.CreateDirectory(tools);
         string linker = Path.Combine(tools, "interruptible-ld");
         File.WriteAllText(linker, InterruptibleLinker);
         RunChecked("chmod", "+x", linker);
         File.WriteAllText(dir["entry.S"], Entry);
         File.WriteAllText(dir["work.c"], "int work(void) { return 1; }\n");
+        return linker;
+    }
+
+    [TestMethod]
+    public void KilledLink_LeavesNoHalfWrittenBlob_AndTheNextBuildRelinks()
+    {
+        using var dir = new TempDir();
+        string linker = WriteInterruptibleLinker(dir, out string tools);
         SdkPackage.WriteProject(dir.Path, Project(linker, "entry.S;work.c"));
         var first = SdkPackage.Build(dir.Path, "-v:n");
         Assert.AreEqual(0, first.ExitCode, first.All);
