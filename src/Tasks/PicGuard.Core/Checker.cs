@@ -145,8 +145,8 @@ public sealed class Checker
     /// Checks several files (objects or archives) at once: files and archive members are checked
     /// in parallel on up to <paramref name="maxParallelism"/> threads (0: one per processor), and
     /// result <c>i</c> is exactly what <see cref="CheckFile"/> returns for <c>paths[i]</c>, with
-    /// diagnostics in the same order. Each file is memory-mapped while its members are checked
-    /// and unmapped as soon as its last member is done. The one exception: code models that disagree
+    /// diagnostics in the same order. Each file is read or mapped (<see cref="FileContents"/>) while its members are checked
+    /// and released as soon as its last member is done. The one exception: code models that disagree
     /// among the LLVM bitcode of all the files (PG0013) are found over the files together and come
     /// last, in the last file's result.
     /// </summary>
@@ -251,7 +251,7 @@ public sealed class Checker
             run.Emit();
         }
 
-        public MappedFile? Input;
+        public FileContents? Input;
         public CheckResult? Whole;
         public Diagnostic? Tail;
         private readonly List<Unit> _units = new();
@@ -419,7 +419,7 @@ public sealed class Checker
     }
 
     /// <summary>Maps a file for checking, or says why it cannot be read (PG9001 for a directory, PG9003 otherwise).</summary>
-    private MappedFile? Open(string path, out CheckResult? failed)
+    private FileContents? Open(string path, out CheckResult? failed)
     {
         failed = null;
         try
@@ -429,7 +429,7 @@ public sealed class Checker
             else if (!File.Exists(path))
                 failed = Single(path, RuleCatalog.MissingInput, $"input file '{path}' does not exist");
             else
-                return MappedFile.Open(path);
+                return FileContents.Open(path);
         }
         catch (ElfFormatException e)
         {

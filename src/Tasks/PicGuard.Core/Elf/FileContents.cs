@@ -1,0 +1,154 @@
+using System.Buffers;
+using System.IO.MemoryMappedFiles;
+
+namespace PicGuard.Elf;
+
+/// <summary>
+/// A file's bytes as <see cref="Memory{T}"/>, valid until <see cref="Dispose"/>.
+/// <para>
+/// Files smaller than <see cref="MapFrom"/> are read whole into a pooled buffer; larger ones are memory-mapped
+/// read-only, so a check touches only the pages it reads (headers, relocation and symbol tables). Mapping every
+/// file made unmapping the cost of a many-file run: each munmap of a multi-threaded process flushes the TLB of
+/// every core that ran it, by interrupt. Measured on 2 cores, 4,023 kernel modules (400 MB, median 35 KB):
+/// mapped 1.12-1.34 s, read 0.49-0.53 s; the 216 llvm-19 archives (326 MB, most over 1 MB): mapped 0.34 s,
+/// read 0.63 s, because reading copies the code the check never looks at.
+/// </para>
+/// Files that cannot be mapped (pipes, /proc files whose size reads as 0) are read too.
+/// </summary>
+internal sealed unsafe class FileContents : MemoryManager<byte>
+{
+    /// <summary>Files of this size or larger are mapped, smaller ones read.</summary>
+    public const int MapFrom = 1 << 20;
+
+    private readonly MemoryMappedFile? _map;
+    private readonly MemoryMappedViewAccessor? _view;
+    private byte[]? _buffer;
+    private readonly bool _pooled;
+    private readonly int _length;
+    private byte* _pointer;
+
+    private FileContents(MemoryMappedFile map, MemoryMappedViewAccessor view, int length)
+    {
+        _map = map;
+        _view = view;
+        _length = length;
+        byte* p = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        _pointer = p + view.PointerOffset;
+    }
+
+    private FileContents(byte[] buffer, int length, bool pooled)
+    {
+        _buffer = buffer;
+        _length = length;
+        _pooled = pooled;
+    }
+
+    /// <summary>The file's bytes; valid until <see cref="Dispose"/>.</summary>
+    public ReadOnlyMemory<byte> Data => _buffer is not null ? _buffer.AsMemory(0, _length) : Memory;
+
+    /// <summary>
+    /// Reads or maps <paramref name="path"/>. Throws <see cref="IOException"/> or
+    /// <see cref="UnauthorizedAccessException"/> when the file cannot be opened, and
+    /// <see cref="ElfFormatException"/> when it is too large to check (2 GiB or more).
+    /// </summary>
+    public static FileContents Open(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1, FileOptions.None);
+        long length = stream.CanSeek ? stream.Length : 0;
+        if (length > int.MaxValue)
+            throw new ElfFormatException($"file size 0x{length:x} is 2 GiB or more; PicGuard checks objects and archives smaller than that");
+        if (length == 0)
+            return Unpooled(ReadAll(stream)); // empty file, pipe, or a /proc file whose size reads as 0
+        if (length < MapFrom)
+            return ReadPooled(stream, (int)length);
+        MemoryMappedFile map;
+        try
+        {
+            map = MemoryMappedFile.CreateFromFile(stream, mapName: null, capacity: 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            stream.Position = 0;
+            return Unpooled(ReadAll(stream));
+        }
+        try
+        {
+            var view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            return new FileContents(map, view, (int)length);
+        }
+        catch
+        {
+            map.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the file into a buffer from the shared pool; a file that shrank while read keeps what was read.</summary>
+    private static FileContents ReadPooled(FileStream stream, int length)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            int read = 0;
+            while (read < length)
+            {
+                int n = RandomAccess.Read(stream.SafeFileHandle, buffer.AsSpan(read, length - read), read);
+                if (n == 0) break;
+                read += n;
+            }
+            return new FileContents(buffer, read, pooled: true);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private static FileContents Unpooled(byte[] bytes) => new(bytes, bytes.Length, pooled: false);
+
+    private static byte[] ReadAll(Stream stream)
+    {
+        var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    public override Span<byte> GetSpan()
+    {
+        if (_buffer is not null) return _buffer.AsSpan(0, _length);
+        ObjectDisposedException.ThrowIf(_pointer == null, this);
+        return new Span<byte>(_pointer, _length);
+    }
+
+    public override MemoryHandle Pin(int elementIndex = 0)
+    {
+        if (_buffer is not null) throw new NotSupportedException("pin the array instead");
+        ObjectDisposedException.ThrowIf(_pointer == null, this);
+        return new MemoryHandle(_pointer + elementIndex);
+    }
+
+    public override void Unpin()
+    {
+    }
+
+    /// <summary>Unmaps the view or returns the buffer to the pool: nothing taken from <see cref="Data"/> may be used after.</summary>
+    public void Dispose() => ((IDisposable)this).Dispose();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (_view is not null && _pointer != null)
+        {
+            _pointer = null;
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _map!.Dispose();
+        }
+        if (_buffer is { } buffer)
+        {
+            _buffer = null;
+            if (_pooled) ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
