@@ -205,15 +205,20 @@ public static class Program
         }
         else
         {
-            // Text is written file by file as the files are checked, in input order, and nothing listed is kept:
-            // memory holds the files in flight, not every finding of the run.
+            // Text is rendered file by file on the threads that checked them, in parallel, then written in input
+            // order; nothing listed is kept: memory holds the files in flight, not every finding of the run.
             written = EmitText(settings.OutputFile, stdout, stderr, text =>
             {
-                checker.CheckFiles(files, (_, result) =>
+                checker.CheckFiles(files, result =>
                 {
+                    var rendered = new RenderedText();
                     foreach (var d in result.Diagnostics)
-                        d.WriteTo(text);
-                    total.AddSummary(result);
+                        d.WriteTo(rendered);
+                    return (result, rendered);
+                }, (_, file) =>
+                {
+                    file.rendered.WriteTo(text);
+                    total.AddSummary(file.result);
                 });
                 if (settings.Verbose)
                     foreach (var (d, by) in total.Suppressed)

@@ -82,6 +82,57 @@ public sealed class CheckFilesTests
     }
 
     [TestMethod]
+    public void PreparedCheckFiles_PrepareEachFileOnce_AndHandThemOutInInputOrder()
+    {
+        using var dir = new TempDir();
+        var paths = Corpus(dir);
+        var checker = new Checker(CheckOptions.Default);
+        var expected = paths.Select(p => Text(checker.CheckFile(p))).ToList();
+
+        foreach (int parallelism in new[] { 0, 1, 2, 8 })
+        {
+            var prepared = new int[paths.Count];
+            var order = new List<int>();
+            checker.CheckFiles(paths, result =>
+            {
+                string text = Text(result);
+                int index = expected.IndexOf(text);
+                Assert.IsGreaterThanOrEqualTo(0, index, $"prepare got a result no file has:\n{text}");
+                return text;
+            }, (i, text) =>
+            {
+                order.Add(i);
+                prepared[i]++;
+                Assert.AreEqual(expected[i], text, $"{paths[i]} with parallelism {parallelism}");
+            }, parallelism);
+            CollectionAssert.AreEqual(Enumerable.Range(0, paths.Count).ToList(), order, $"parallelism {parallelism}");
+            Assert.IsTrue(prepared.All(n => n == 1), $"each file prepared and handed out once, parallelism {parallelism}");
+        }
+    }
+
+    [TestMethod]
+    public void FilesOverTheMappingSize_AreMapped_CheckedAlike_AndUnmappedAfter()
+    {
+        using var dir = new TempDir();
+        string kernel = Compile(dir.Path, "k.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        string big = Compile(dir.Path, "big.c", $"char big_table[{PicGuard.Elf.FileContents.MapFrom + 4096}] = {{ 1 }};\n", Gcc, "-O2", "-fpic");
+        string small = Archive(dir.Path, "small.a", kernel);
+        string large = Archive(dir.Path, "large.a", kernel, big);
+        Assert.IsLessThan(PicGuard.Elf.FileContents.MapFrom, new FileInfo(small).Length);
+        Assert.IsGreaterThan(PicGuard.Elf.FileContents.MapFrom, new FileInfo(large).Length);
+        var checker = new Checker(CheckOptions.Default);
+
+        string Findings(string archive) => string.Join("\n", checker.CheckFile(archive).Diagnostics.Select(d => d.Format().Replace(archive, "ARCHIVE")));
+        string fromSmall = Findings(small);
+        StringAssert.Contains(fromSmall, "PG0001");
+        Assert.AreEqual(fromSmall, Findings(large), "a mapped file is checked as a read one");
+        checker.CheckFiles([large, small, large]);
+
+        string maps = File.ReadAllText("/proc/self/maps");
+        Assert.DoesNotContain(large, maps, "the mapped archive is unmapped once checked");
+    }
+
+    [TestMethod]
     public void CheckFiles_UnderADiagnosticCap_StillEqualsCheckFile()
     {
         using var dir = new TempDir();

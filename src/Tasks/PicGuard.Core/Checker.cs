@@ -164,12 +164,22 @@ public sealed class Checker
     /// time, and keeps nothing of it afterwards: a caller that writes and drops each result holds only the files in flight,
     /// however many files there are. <paramref name="onResult"/> runs on one of the checking threads.
     /// </summary>
-    public void CheckFiles(IReadOnlyList<string> paths, Action<int, CheckResult> onResult, int maxParallelism = 0)
+    public void CheckFiles(IReadOnlyList<string> paths, Action<int, CheckResult> onResult, int maxParallelism = 0) =>
+        CheckFiles(paths, result => result, onResult, maxParallelism);
+
+    /// <summary>
+    /// As <see cref="CheckFiles(IReadOnlyList{string}, Action{int, CheckResult}, int)"/>, but each file's result first goes
+    /// through <paramref name="prepare"/>, on the thread that finished the file, in parallel and in no particular order
+    /// (the CLI renders a file's findings to text there), and <paramref name="onResult"/> gets what it made, in input order.
+    /// The last file is prepared when it is emitted, after the code models of every file's bitcode (PG0013) are compared.
+    /// </summary>
+    public void CheckFiles<T>(IReadOnlyList<string> paths, Func<CheckResult, T> prepare, Action<int, T> onResult, int maxParallelism = 0)
     {
         ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(prepare);
         ArgumentNullException.ThrowIfNull(onResult);
         ArgumentOutOfRangeException.ThrowIfNegative(maxParallelism);
-        var run = new FilesRun(paths.Count, onResult, this);
+        var run = new FilesRun(paths.Count, result => prepare(result), (i, prepared) => onResult(i, (T)prepared!), this);
         int parallelism = maxParallelism == 0 ? Environment.ProcessorCount : maxParallelism;
         try
         {
@@ -194,8 +204,14 @@ public sealed class Checker
     }
 
     /// <summary>The files of one <see cref="CheckFiles(IReadOnlyList{string}, Action{int, CheckResult}, int)"/> call: hands out results in input order.</summary>
-    private sealed class FilesRun(int count, Action<int, CheckResult> onResult, Checker checker)
+    private sealed class FilesRun(int count, Func<CheckResult, object?> prepare, Action<int, object?> onResult, Checker checker)
     {
+        /// <summary>The caller's preparation of a finished file's result (see <see cref="CheckFiles{T}"/>).</summary>
+        public object? Prepare(CheckResult result) => prepare(result);
+
+        /// <summary>Whether <paramref name="index"/> is the last file, whose result gains PG0013 when emitted.</summary>
+        public bool IsLast(int index) => index == _jobs.Length - 1;
+
         /// <summary>The bitcode modules of every file, for PG0013 once the last file is done.</summary>
         public readonly BitcodeInputs Bitcode = new();
 
@@ -214,10 +230,15 @@ public sealed class Checker
             {
                 while (_next < _jobs.Length && Volatile.Read(ref _jobs[_next]) is { IsComplete: true } job)
                 {
-                    var result = job.Finish();
-                    if (_next == _jobs.Length - 1) checker.AddCodeModelConflicts(result, Bitcode);
+                    object? prepared = job.Prepared;
+                    if (IsLast(_next))
+                    {
+                        var result = job.Finish();
+                        checker.AddCodeModelConflicts(result, Bitcode);
+                        prepared = prepare(result);
+                    }
                     _jobs[_next] = null;
-                    onResult(_next++, result);
+                    onResult(_next++, prepared);
                 }
             }
         }
@@ -235,7 +256,7 @@ public sealed class Checker
     /// so listing and the cap apply to the file as <see cref="CheckFile"/> applies them, and a member that starts when
     /// the file has listed all it may lists nothing (its findings are only counted).
     /// </summary>
-    private sealed class FileJob(string path, CheckOptions options, FilesRun run)
+    private sealed class FileJob(int index, string path, CheckOptions options, FilesRun run)
     {
         public string Path { get; } = path;
         public BitcodeInputs Bitcode => run.Bitcode;
@@ -247,6 +268,16 @@ public sealed class Checker
         /// <summary>Marks a file that could not be read as complete.</summary>
         public void Failed()
         {
+            Complete();
+        }
+
+        /// <summary>What <see cref="FilesRun.Prepare"/> made of the finished file (all but the last file).</summary>
+        public object? Prepared;
+
+        /// <summary>Prepares the finished file's result on this thread, marks it complete and emits what is ready.</summary>
+        private void Complete()
+        {
+            if (!run.IsLast(index)) Prepared = run.Prepare(Finish());
             _complete = true;
             run.Emit();
         }
@@ -273,8 +304,7 @@ public sealed class Checker
         {
             if (Interlocked.Decrement(ref _pending) != 0) return;
             DisposeInput();
-            _complete = true;
-            run.Emit();
+            Complete();
         }
 
         public void DisposeInput() => Interlocked.Exchange(ref Input, null)?.Dispose();
@@ -368,7 +398,7 @@ public sealed class Checker
     {
         for (int i = 0; i < paths.Count; i++)
         {
-            var job = new FileJob(paths[i], _options, run);
+            var job = new FileJob(i, paths[i], _options, run);
             job.Input = Open(job.Path, out job.Whole);
             run.Set(i, job);
             if (job.Input is null)
