@@ -7,7 +7,7 @@ namespace PicGuard.Rules;
 /// <summary>
 /// The rules one set of options turns on, at their profile's severity, worked out once per options
 /// rather than once per object: the relocation rules indexed by kind for each combination of the
-/// preconditions an object may meet, and the loader's accepted types per relocation table.
+/// preconditions an object may meet, and and what the loader does with each type, per relocation table.
 /// </summary>
 internal sealed class ActiveRules
 {
@@ -23,7 +23,7 @@ internal sealed class ActiveRules
 
     private readonly (Rule Rule, Severity Severity)[] _relocation;
     private readonly Index?[] _indexes = new Index?[8];
-    private readonly ConcurrentDictionary<RelocationTable, bool[]?> _loaderApplies = new();
+    private readonly ConcurrentDictionary<(RelocationTable, LoaderRow), LoaderTypes> _loaderTypes = new();
     private readonly Profile _profile;
 
     public (Rule Rule, Severity Severity)[] Section { get; }
@@ -69,13 +69,29 @@ internal sealed class ActiveRules
         return new Index(rules, byKind, rules.Aggregate(0u, (m, r) => m | r.Rule.Relocation!.KindMask));
     }
 
-    /// <summary>By type number, whether the profile's loader applies the type; null when the profile has no list for this machine.</summary>
-    public bool[]? LoaderApplies(RelocationTable table) => _loaderApplies.GetOrAdd(table, t =>
+    /// <summary>
+    /// By type number, what the loader of <paramref name="row"/> does with each type of <paramref name="table"/>: whether it
+    /// fails on it, and whether it applies it at any load address. Worked out once per table and row.
+    /// </summary>
+    public LoaderTypes TypesOf(RelocationTable table, LoaderRow row) => _loaderTypes.GetOrAdd((table, row), key =>
     {
-        if (!_profile.LoaderAppliesTypes.TryGetValue(t.Machine, out var accepted)) return null;
-        var applies = new bool[t.Types.Max(x => x.Number) + 1];
+        var (t, r) = key;
+        int length = t.Types.Max(x => (int)x.Number) + 1;
+        var rejected = new bool[length];
+        var anywhere = new bool[length];
         foreach (var type in t.Types)
-            applies[type.Number] = accepted.Contains(type.Name, StringComparer.Ordinal);
-        return applies;
+        {
+            rejected[type.Number] = r.Rejects(type.Name);
+            anywhere[type.Number] = r.AppliedAnywhere.Contains(type.Name, StringComparer.Ordinal);
+        }
+        // A type number no table row names is not on a list of applied types: a loader with a list fails on it.
+        return new LoaderTypes(rejected, anywhere, RejectsUnknown: r.AppliedTypes is not null);
     });
+
+    /// <summary>What a loader does with each type number; numbers past the arrays are unknown types.</summary>
+    public sealed record LoaderTypes(bool[] Rejected, bool[] AppliedAnywhere, bool RejectsUnknown)
+    {
+        public bool Rejects(uint type) => type < (uint)Rejected.Length ? Rejected[type] : RejectsUnknown;
+        public bool AppliesAnywhere(uint type) => type < (uint)AppliedAnywhere.Length && AppliedAnywhere[type];
+    }
 }

@@ -30,7 +30,12 @@ internal sealed class ObjectChecker
     private readonly bool _linked;
     private readonly bool[] _restricted;
     private readonly bool[] _allowedTarget;
-    private readonly bool[]? _loaderApplies;
+    private readonly LoaderRow? _loader;
+    private readonly ActiveRules.LoaderTypes? _loaderTypes;
+    /// <summary>By section index: the loader looks at relocations there (<see cref="_loader"/>'s sections).</summary>
+    private readonly bool[] _loaderLooks = [];
+    /// <summary>By section index: the loader leaves the section alone by name, accepting what it would reject elsewhere.</summary>
+    private readonly bool[] _loaderExcludes = [];
     private readonly LoadAddress? _loadAddress;
     private ulong[]? _imageOffsets;
     private FunctionIndex? _functions;
@@ -73,12 +78,24 @@ internal sealed class ObjectChecker
         }
 
         _loadAddress = options.LoadAddress ?? _profile.DefaultLoadAddress;
-        if (_table is not null)
-            _loaderApplies = active.LoaderApplies(_table);
+        if (_table is not null && _profile.LoaderFor(elf.Machine, elf.Is64Bit) is { } loader)
+        {
+            _loader = loader;
+            _loaderTypes = active.TypesOf(_table, loader);
+            _loaderLooks = new bool[elf.Sections.Count];
+            _loaderExcludes = new bool[elf.Sections.Count];
+            foreach (var s in elf.Sections)
+            {
+                if (!s.IsAllocated) continue;
+                bool excluded = loader.ExcludedSections.Count > 0 && Glob.MatchesAny(elf.SectionName(s), loader.ExcludedSections);
+                _loaderExcludes[s.Index] = excluded;
+                _loaderLooks[s.Index] = !excluded && !(loader.DataSectionsOnly && s.IsExecutable);
+            }
+        }
 
         // Rules whose precondition does not hold for this object cost nothing in the hot loop; per kind,
         // the rules that can match it: a PC-relative call meets one or two rules, not all of them.
-        var index = active.Relocation(anyRestricted, _loaderApplies is not null, _loadAddress is not null);
+        var index = active.Relocation(anyRestricted, _loader is not null, _loadAddress is not null);
         _relocationRules = index.Rules;
         _relocationRulesByKind = index.ByKind;
         _tallyOnly = findings.TallyOnly;
@@ -213,10 +230,20 @@ internal sealed class ObjectChecker
                     (applies, _) = RulesFor(sections[patchedIndex]);
                 }
                 ref readonly var p = ref sections[patchedIndex];
+                // What the profile's loader makes of it: fails on it (PG0006), or applies it wherever the blob lands, so the
+                // position-independence rules report it as a warning at most.
+                bool rejected = false, loaderAccepts = false;
+                if (_loaderTypes is not null)
+                {
+                    rejected = _loaderLooks[p.Index] && _loaderTypes.Rejects(type);
+                    loaderAccepts = _loaderLooks[p.Index] ? _loaderTypes.AppliesAnywhere(type) : _loaderExcludes[p.Index] && _loaderTypes.Rejects(type);
+                }
                 foreach (var entry in _relocationRulesByKind[(int)kind])
                 {
                     if ((applies & 1UL << entry.Slot) == 0) continue;
                     var (rule, severity, _, check) = entry;
+                    bool accepted = loaderAccepts && check == RelocationCheck.Kind && rule.Relocation!.KindMask == AbsoluteOnly;
+                    if (accepted && severity > Severity.Warning) severity = Severity.Warning;
                     InstrumentationSymbol? row = null;
                     (string Name, string Section)? outside = null;
                     string? overflow = null;
@@ -225,7 +252,7 @@ internal sealed class ObjectChecker
                         RelocationCheck.Kind => true,
                         RelocationCheck.InstrumentationTarget => (row = InstrumentationTarget(section, relocations.SymbolAt(i))) is not null,
                         RelocationCheck.Confinement => _restricted[p.Index] && (outside = ConfinementTarget(section, relocations[i], p)) is not null,
-                        RelocationCheck.NotAcceptedByLoader => type >= (uint)_loaderApplies!.Length || !_loaderApplies[type],
+                        RelocationCheck.NotAcceptedByLoader => rejected,
                         RelocationCheck.Overflow => (overflow = PlacementOverflow(section, p, relocations[i], _table[type])) is not null,
                         _ => false,
                     };
@@ -236,7 +263,7 @@ internal sealed class ObjectChecker
                         continue;
                     }
                     // The message is made only once the finding is known to be listed or suppressed (Record), not per repeat.
-                    Record(rule, severity, section, p, relocations[i], _table[type], new MessageParts(kind, row, outside, overflow));
+                    Record(rule, severity, section, p, relocations[i], _table[type], new MessageParts(kind, row, outside, overflow, accepted));
                 }
             }
         }
@@ -531,17 +558,40 @@ internal sealed class ObjectChecker
 
     /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
     /// <summary>What a relocation check found, for the message of a finding that is listed or suppressed.</summary>
-    private readonly record struct MessageParts(RelocationKind Kind, InstrumentationSymbol? Row, (string Name, string Section)? Outside, string? Overflow);
+    private readonly record struct MessageParts(RelocationKind Kind, InstrumentationSymbol? Row, (string Name, string Section)? Outside, string? Overflow, bool AcceptedByLoader = false);
+
+    /// <summary>The kind mask of the position-independence rules a loader's acceptance softens (PG0001, PG0010).</summary>
+    private const uint AbsoluteOnly = 1u << (int)RelocationKind.Absolute;
 
     /// <summary>The rule's message template for a relocation finding (null: the generic one), its placeholders not yet filled.</summary>
-    private string? Template(RelocationCheck check, in MessageParts parts, uint type) => check switch
+    private string? Template(RelocationCheck check, in MessageParts parts, uint type, in ElfSection patched, ulong offset) => check switch
     {
         RelocationCheck.InstrumentationTarget => $"{RelocationVerb(parts.Kind)} instrumentation entry {{target}}, emitted by {parts.Row!.ProducedBy}",
         RelocationCheck.Confinement => $"section mismatch in reference: {{from}} (section: {{section}}) -> {parts.Outside!.Value.Name} (section: {parts.Outside.Value.Section})",
-        RelocationCheck.NotAcceptedByLoader => $"{_table![type].Name} ({type}) against {{target}} is not applied by the {_profile.Name} loader (it applies {string.Join(", ", _profile.LoaderAppliesTypes[_elf.Machine])}; it would fail with 'Unknown rela relocation: {type}')",
+        RelocationCheck.NotAcceptedByLoader => LoaderMessage(type, patched, offset),
         RelocationCheck.Overflow => parts.Overflow,
         _ => null,
     };
+
+    /// <summary>PG0006's message: the type, what the loader of the object's machine does, and its own error for this relocation.</summary>
+    private string LoaderMessage(uint type, in ElfSection patched, ulong offset)
+    {
+        var loader = _loader!;
+        string error = loader.ErrorFor(type, _elf.SectionName(patched), offset, _objectName);
+        return loader.AppliedTypes is null
+            ? $"{_table![type].Name} ({type}) against {{target}} in section {{section}} is rejected by {loader.Loader} under the {_profile.Name} profile ({_table.Name}: it {loader.Describe()}; it fails with '{error}')"
+            : $"{_table![type].Name} ({type}) against {{target}} is not applied by the {_profile.Name} loader ({_table.Name}: it {loader.Describe()}; it would fail with '{error}')";
+    }
+
+    /// <summary>Why a finding of the position-independence rules is a warning here: the profile's loader takes the relocation as it is.</summary>
+    private string AcceptedNote(RelocationType type, string section)
+    {
+        var loader = _loader!;
+        string why = loader.AppliedAnywhere.Contains(type.Name, StringComparer.Ordinal)
+            ? $"its loader applies {type.Name} at any load address without overflow"
+            : $"{loader.Loader} accepts {type.Name} in section {section}";
+        return $" (a warning under {_profile.Name}: {why}; still an absolute address, which the position-independent flag policy avoids)";
+    }
 
     private void Record(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, in MessageParts parts)
     {
@@ -549,9 +599,15 @@ internal sealed class ObjectChecker
         // without formatting anything: every call to __stack_chk_fail in an object is one finding, with its places.
         bool sectionSymbol = r.SymbolIndex != 0 && relocationSection.Link != 0 && Symbols(relocationSection.Link)[r.SymbolIndex].Type == ElfSymbolType.Section;
         var check = rule.Relocation!.Check;
-        bool messageNamesSection = check is not (RelocationCheck.InstrumentationTarget or RelocationCheck.NotAcceptedByLoader);
+        bool messageNamesSection = check switch
+        {
+            RelocationCheck.InstrumentationTarget => false,
+            RelocationCheck.NotAcceptedByLoader => _loader!.ErrorNamesSection,
+            _ => true,
+        };
+        bool messageNamesOffset = check == RelocationCheck.Overflow || check == RelocationCheck.NotAcceptedByLoader && _loader!.ErrorNamesOffset;
         var key = new FindingKey(rule.Number, _objectOrdinal, r.Type, relocationSection.Link, r.SymbolIndex, sectionSymbol ? r.Addend : 0,
-            messageNamesSection ? patched.Index : -1, check == RelocationCheck.Overflow ? r.Offset : 0);
+            messageNamesSection ? patched.Index : -1, messageNamesOffset ? r.Offset : 0);
         if (_findings.Repeat(key, 1, out bool wantsPlace))
         {
             if (wantsPlace) _findings.AddPlace(key, PlaceText(patched, r.Offset));
@@ -565,11 +621,12 @@ internal sealed class ObjectChecker
 
         var (location, _) = Place(patched, r.Offset, withSource: false);
         string target = TargetName(relocationSection, r);
-        string? message = Template(check, parts, r.Type);
+        string? message = Template(check, parts, r.Type, patched, location.Offset);
         string? fix = parts.Row?.Fix;
         message = message is null
             ? $"{KindWord(type.Kind)} relocation {type.Name} against {target} in {(patched.IsExecutable ? "executable " : "")}section {location.Section}"
             : Fill(message, type, target, patched, location);
+        if (parts.AcceptedByLoader) message += AcceptedNote(type, location.Section);
         string fixLine = FixLine(fix ?? MachineFixes.For(rule.Code, _elf.Machine) ?? rule.Fix);
         if (admission != FindingSet.Admission.Listed)
         {

@@ -37,7 +37,7 @@ public static class RuleCatalog
 
     public static readonly Rule RejectedByLoader = new(
         "PG0006", Severity.Error, "relocation type the target loader does not apply", RuleScope.Relocation,
-        Fix: "the loader of this profile applies only the types the message lists; build position-independent (-fpic -mcmodel=small -fvisibility=hidden) so the compiler emits only those",
+        Fix: "the message lists what this profile's loader applies or what its check rejects; build position-independent (-fpic -mcmodel=small, medany on riscv, -fvisibility=hidden) so the compiler emits only types the loader takes, and compute addresses at run time where the check rejects stored pointers",
         Relocation: new(RelocationMatch.AllKinds, Check: RelocationCheck.NotAcceptedByLoader));
 
     public static readonly Rule PlacementOverflow = new(
