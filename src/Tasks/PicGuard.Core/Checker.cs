@@ -172,14 +172,16 @@ public sealed class Checker
     /// through <paramref name="prepare"/>, on the thread that finished the file, in parallel and in no particular order
     /// (the CLI renders a file's findings to text there), and <paramref name="onResult"/> gets what it made, in input order.
     /// The last file is prepared when it is emitted, after the code models of every file's bitcode (PG0013) are compared.
+    /// With <paramref name="bitcode"/>, the files' LLVM bitcode modules go there instead, and PG0013 is left to the caller
+    /// (<see cref="CodeModelConflicts"/>), as for files checked in several calls that make one link.
     /// </summary>
-    public void CheckFiles<T>(IReadOnlyList<string> paths, Func<CheckResult, T> prepare, Action<int, T> onResult, int maxParallelism = 0)
+    public void CheckFiles<T>(IReadOnlyList<string> paths, Func<CheckResult, T> prepare, Action<int, T> onResult, int maxParallelism = 0, BitcodeInputs? bitcode = null)
     {
         ArgumentNullException.ThrowIfNull(paths);
         ArgumentNullException.ThrowIfNull(prepare);
         ArgumentNullException.ThrowIfNull(onResult);
         ArgumentOutOfRangeException.ThrowIfNegative(maxParallelism);
-        var run = new FilesRun(paths.Count, result => prepare(result), (i, prepared) => onResult(i, (T)prepared!), this);
+        var run = new FilesRun(paths.Count, result => prepare(result), (i, prepared) => onResult(i, (T)prepared!), this, bitcode);
         int parallelism = maxParallelism == 0 ? Environment.ProcessorCount : maxParallelism;
         try
         {
@@ -204,16 +206,16 @@ public sealed class Checker
     }
 
     /// <summary>The files of one <see cref="CheckFiles(IReadOnlyList{string}, Action{int, CheckResult}, int)"/> call: hands out results in input order.</summary>
-    private sealed class FilesRun(int count, Func<CheckResult, object?> prepare, Action<int, object?> onResult, Checker checker)
+    private sealed class FilesRun(int count, Func<CheckResult, object?> prepare, Action<int, object?> onResult, Checker checker, BitcodeInputs? sharedBitcode)
     {
         /// <summary>The caller's preparation of a finished file's result (see <see cref="CheckFiles{T}"/>).</summary>
         public object? Prepare(CheckResult result) => prepare(result);
 
-        /// <summary>Whether <paramref name="index"/> is the last file, whose result gains PG0013 when emitted.</summary>
-        public bool IsLast(int index) => index == _jobs.Length - 1;
+        /// <summary>Whether <paramref name="index"/> is the last file and PG0013 is found here: its result gains PG0013 when emitted.</summary>
+        public bool GainsCodeModelConflicts(int index) => sharedBitcode is null && index == _jobs.Length - 1;
 
         /// <summary>The bitcode modules of every file, for PG0013 once the last file is done.</summary>
-        public readonly BitcodeInputs Bitcode = new();
+        public readonly BitcodeInputs Bitcode = sharedBitcode ?? new();
 
         private readonly FileJob?[] _jobs = new FileJob?[count];
         private readonly object _emit = new();
@@ -231,7 +233,7 @@ public sealed class Checker
                 while (_next < _jobs.Length && Volatile.Read(ref _jobs[_next]) is { IsComplete: true } job)
                 {
                     object? prepared = job.Prepared;
-                    if (IsLast(_next))
+                    if (GainsCodeModelConflicts(_next))
                     {
                         var result = job.Finish();
                         checker.AddCodeModelConflicts(result, Bitcode);
@@ -274,10 +276,13 @@ public sealed class Checker
         /// <summary>What <see cref="FilesRun.Prepare"/> made of the finished file (all but the last file).</summary>
         public object? Prepared;
 
+        /// <summary>The file's number among the bitcode inputs (its order for PG0013).</summary>
+        public int BitcodeFile;
+
         /// <summary>Prepares the finished file's result on this thread, marks it complete and emits what is ready.</summary>
         private void Complete()
         {
-            if (!run.IsLast(index)) Prepared = run.Prepare(Finish());
+            if (!run.GainsCodeModelConflicts(index)) Prepared = run.Prepare(Finish());
             _complete = true;
             run.Emit();
         }
@@ -398,7 +403,7 @@ public sealed class Checker
     {
         for (int i = 0; i < paths.Count; i++)
         {
-            var job = new FileJob(i, paths[i], _options, run);
+            var job = new FileJob(i, paths[i], _options, run) { BitcodeFile = run.Bitcode.NextFile() };
             job.Input = Open(job.Path, out job.Whole);
             run.Set(i, job);
             if (job.Input is null)
@@ -412,7 +417,7 @@ public sealed class Checker
                 job.Whole = null;
                 job.Single = true;
                 var unit = job.Add(job.Path, data);
-                unit.File = i;
+                unit.File = job.BitcodeFile;
                 // The file has no other unit: the enumerator lets go of it before handing the unit out, so the unit's
                 // own release completes the file (unmap, output) on its checking thread, not under the partitioner's lock.
                 job.Hold();
@@ -437,7 +442,7 @@ public sealed class Checker
                     break;
                 }
                 var unit = job.Add($"{job.Path}({member.Name})", member.Data);
-                unit.File = i;
+                unit.File = job.BitcodeFile;
                 unit.Member = memberIndex++;
                 unit.Missing = member.Missing;
                 job.Hold();

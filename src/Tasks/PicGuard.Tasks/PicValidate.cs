@@ -54,6 +54,9 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
         // Findings as MSBuild counts them (one per logged error or warning) and the places they stand for.
         int errors = 0, warnings = 0, errorPlaces = 0, warningPlaces = 0, suppressed = 0, omitted = 0;
         var bitcode = new BitcodeInputs(); // the LLVM bitcode of every file, for PG0013 over them together
+
+        // Files are checked in parallel, in runs of items with the same options (most builds: one run), and logged in item order.
+        var items = new List<(ITaskItem Item, CheckOptions Options)>();
         foreach (var item in Files)
         {
             var profile = defaultProfile;
@@ -63,25 +66,35 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
                 TaskLog.BadValue(Log, $"Profile metadata of item '{item.ItemSpec}'", perItem, Settings.ProfileNames, ProjectFile);
                 continue;
             }
-            var itemOptions = options with
+            items.Add((item, options with
             {
                 Profile = profile,
                 CheckUndefinedSymbols = bool.TryParse(item.GetMetadata("CheckUndefined"), out bool checkUndefined) ? checkUndefined : null,
-            };
-            var result = new Checker(itemOptions).CheckFile(item.GetMetadata("FullPath"), bitcode);
-            RelocationCount += (int)Math.Min(int.MaxValue, result.Relocations);
-            foreach (var d in result.Diagnostics)
-                TaskLog.Diagnostic(Log, d, item.ItemSpec);
-            foreach (var (d, by) in result.Suppressed)
-                Log.LogMessage(MessageImportance.Normal, $"PicGuard: suppressed {d.Code} in {d.Object}: {d.Message}{(by.Justification is { Length: > 0 } j ? $" (justification: {j})" : "")}");
-            if (result.Omitted > 0)
-                Log.LogMessage(MessageImportance.High, $"PicGuard: {item.ItemSpec}: {result.Omitted} more finding(s) not listed (PicMaxDiagnostics={options.MaxDiagnosticsPerFile}).");
-            errors += result.Diagnostics.Count(d => d.Severity == Severity.Error);
-            warnings += result.Diagnostics.Count(d => d.Severity == Severity.Warning);
-            errorPlaces += result.Errors;
-            warningPlaces += result.Warnings;
-            suppressed += result.Suppressed.Count;
-            omitted += result.Omitted;
+            }));
+        }
+        for (int start = 0; start < items.Count;)
+        {
+            int end = start + 1;
+            while (end < items.Count && items[end].Options == items[start].Options) end++;
+            var run = items.GetRange(start, end - start);
+            new Checker(run[0].Options).CheckFiles(run.Select(r => r.Item.GetMetadata("FullPath")).ToList(), result => result, (i, result) =>
+            {
+                var item = run[i].Item;
+                RelocationCount = (int)Math.Min(int.MaxValue, RelocationCount + result.Relocations);
+                foreach (var d in result.Diagnostics)
+                    TaskLog.Diagnostic(Log, d, item.ItemSpec);
+                foreach (var (d, by) in result.Suppressed)
+                    Log.LogMessage(MessageImportance.Normal, $"PicGuard: suppressed {d.Code} in {d.Object}: {d.Message}{(by.Justification is { Length: > 0 } j ? $" (justification: {j})" : "")}");
+                if (result.Omitted > 0)
+                    Log.LogMessage(MessageImportance.High, $"PicGuard: {item.ItemSpec}: {result.Omitted} more finding(s) not listed (PicMaxDiagnostics={options.MaxDiagnosticsPerFile}).");
+                errors += result.Diagnostics.Count(d => d.Severity == Severity.Error);
+                warnings += result.Diagnostics.Count(d => d.Severity == Severity.Warning);
+                errorPlaces += result.Errors;
+                warningPlaces += result.Warnings;
+                suppressed += result.Suppressed.Count;
+                omitted += result.Omitted;
+            }, bitcode: bitcode);
+            start = end;
         }
         // Code models that disagree among the bitcode inputs of the link (PG0013): one finding per group, over all the files.
         var across = new Checker(options).CodeModelConflicts(bitcode);
