@@ -30,6 +30,7 @@ public static class Program
         var check = CheckCommand(stdout, stderr, code => exit = code);
         var root = new RootCommand("picguard: position-independence checks for ELF objects and archives") { check };
         root.Subcommands.Add(DumpRelocsCommand.Create(stdout, stderr, code => exit = code));
+        root.Subcommands.Add(LoadCommand.Create(stdout, stderr, code => exit = code));
 
         var result = root.Parse(args);
         if (result.Errors.Count > 0)

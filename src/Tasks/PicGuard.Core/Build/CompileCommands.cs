@@ -56,13 +56,29 @@ public static class AtomicFile
             if (File.Exists(path) && File.ReadAllText(path) == content) return false;
         }
         catch (IOException) { }
+        return Replace(path, temp => File.WriteAllText(temp, content));
+    }
+
+    /// <summary>Writes <paramref name="content"/> unless the file already holds exactly these bytes; returns whether it wrote.</summary>
+    public static bool WriteIfDifferent(string path, byte[] content)
+    {
+        try
+        {
+            if (File.Exists(path) && new FileInfo(path).Length == content.Length && File.ReadAllBytes(path).AsSpan().SequenceEqual(content)) return false;
+        }
+        catch (IOException) { }
+        return Replace(path, temp => File.WriteAllBytes(temp, content));
+    }
+
+    private static bool Replace(string path, Action<string> write)
+    {
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
         // Unique per writer: concurrent builds writing the same file never share a temp file.
         string temp = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
         try
         {
-            File.WriteAllText(temp, content);
+            write(temp);
             File.Move(temp, path, overwrite: true);
         }
         finally

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using PicGuard.Loaders;
 using PicGuard.Relocations;
 
 namespace PicGuard.Rules;
@@ -24,6 +25,7 @@ internal sealed class ActiveRules
     private readonly (Rule Rule, Severity Severity)[] _relocation;
     private readonly Index?[] _indexes = new Index?[8];
     private readonly ConcurrentDictionary<(RelocationTable, LoaderRow), LoaderTypes> _loaderTypes = new();
+    private readonly ConcurrentDictionary<RelocationTable, RelocationFormula?[]?> _loaderFormulas = new();
     private readonly Profile _profile;
 
     public (Rule Rule, Severity Severity)[] Section { get; }
@@ -94,4 +96,8 @@ internal sealed class ActiveRules
         public bool Rejects(uint type) => type < (uint)Rejected.Length ? Rejected[type] : RejectsUnknown;
         public bool AppliesAnywhere(uint type) => type < (uint)AppliedAnywhere.Length && AppliedAnywhere[type];
     }
+
+    /// <summary>By type number, the loader model's formula for each type the profile's loader applies; null when PicGuard has no model of it on this machine.</summary>
+    public RelocationFormula?[]? LoaderFormulas(RelocationTable table) =>
+        _loaderFormulas.GetOrAdd(table, t => LoaderEngine.Formulas(LoaderModels.For(_profile), _profile, t));
 }

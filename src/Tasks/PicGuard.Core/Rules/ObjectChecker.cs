@@ -1,5 +1,6 @@
 using PicGuard.Diagnostics;
 using PicGuard.Elf;
+using PicGuard.Loaders;
 using PicGuard.Relocations;
 
 namespace PicGuard.Rules;
@@ -37,6 +38,9 @@ internal sealed class ObjectChecker
     /// <summary>By section index: the loader leaves the section alone by name, accepting what it would reject elsewhere.</summary>
     private readonly bool[] _loaderExcludes = [];
     private readonly LoadAddress? _loadAddress;
+    private readonly RelocationFormula?[]? _loaderFormulas;
+    private readonly LoaderArchitecture? _loaderArchitecture;
+    private LoaderLayout? _loaderLayout;
     private ulong[]? _imageOffsets;
     private FunctionIndex? _functions;
     private SourceLocator? _sources;
@@ -91,6 +95,11 @@ internal sealed class ObjectChecker
                 _loaderExcludes[s.Index] = excluded;
                 _loaderLooks[s.Index] = !excluded && !(loader.DataSectionsOnly && s.IsExecutable);
             }
+        }
+        // The loader model places relocatable objects; its formulas and checks decide PG0007 and PG0008 for them.
+        if (_table is not null && !_linked && (_loaderFormulas = active.LoaderFormulas(_table)) is not null)
+        {
+            _loaderArchitecture = LoaderModels.For(_profile)!.Architecture(elf.Machine);
         }
 
         // Rules whose precondition does not hold for this object cost nothing in the hot loop; per kind,
@@ -401,6 +410,8 @@ internal sealed class ObjectChecker
     /// <summary>The overflow message if the value the loader computes cannot fit the field somewhere in the load range.</summary>
     private string? PlacementOverflow(in ElfSection relocationSection, in ElfSection place, in ElfRelocation r, RelocationType type)
     {
+        if (_loaderFormulas is not null && r.Type < (uint)_loaderFormulas.Length && _loaderFormulas[r.Type] is { } formula)
+            return LoaderOverflow(relocationSection, place, r, type, formula);
         if (type.Range is null || r.SymbolIndex == 0 && type.Kind != RelocationKind.Absolute) return null;
         Int128 target;
         if (r.SymbolIndex == 0 || relocationSection.Link == 0)
@@ -433,7 +444,33 @@ internal sealed class ObjectChecker
             : $"{type.Name} against {TargetName(relocationSection, r)} overflows: the target is {RelocationType.Hex(distance)} bytes away in the loaded image, beyond its {type.RangeDescription}";
     }
 
-    /// <summary>Where a section starts in the loaded image: link addresses for linked files; for objects, allocated sections in order (file data first, then zero-filled), aligned.</summary>
+    /// <summary>
+    /// PG0007 by the loader model: the loader's formula and check (<see cref="LoaderEngine"/>), judged exactly over every
+    /// base in the load range, on the layout the loader gives the object. <c>picguard load</c> computes the same.
+    /// </summary>
+    private string? LoaderOverflow(in ElfSection relocationSection, in ElfSection place, in ElfRelocation r, RelocationType type, RelocationFormula formula)
+    {
+        if (relocationSection.Link == 0 || formula.Check == FieldCheck.FullWidth) return null;
+        var layout = _loaderLayout ??= LoaderEngine.Place(_elf);
+        var symbol = LoaderEngine.Resolve(_elf, layout, Symbols(relocationSection.Link), r.SymbolIndex, withName: false);
+        if (symbol.Placement is not (SymbolPlacement.Placed or SymbolPlacement.Absolute)) return null; // the loader fails first: PG0008
+        ulong placeOffset = unchecked(layout.RawOffset((uint)place.Index) + r.Offset);
+        var (constant, slope) = LoaderEngine.Linear(formula, symbol, r.Addend, placeOffset);
+        var load = _loadAddress!.Value;
+        if (!LoaderEngine.OverflowsSomewhere(formula, constant, slope, load.Low, load.High, out ulong badBase, out ulong value)) return null;
+        // Name a base the loader could choose (a multiple of the blob's alignment) when one nearby fails too.
+        ulong aligned = LoaderEngine.Align(badBase, layout.Alignment);
+        ulong alignedValue = unchecked(constant + (ulong)(long)slope * aligned);
+        if (aligned >= badBase && aligned <= load.High && !formula.Fits(alignedValue))
+            (badBase, value) = (aligned, alignedValue);
+        string at = load.IsSingle ? load.ToString() : $"{load} (e.g. at 0x{badBase:x})";
+        string loaderSays = formula.Check == FieldCheck.Unchecked
+            ? $"computes 0x{value:x} and writes it truncated to {formula.Width * 8} bits without a check ({formula.Describe()})"
+            : $"computes 0x{value:x} and fails with '{LoaderEngine.OverflowMessage(_loaderArchitecture!, r.Type, value)}' ({formula.Describe()})";
+        return $"{type.Name} against {TargetName(relocationSection, r)} overflows when the blob is placed at {at}: the {_profile.Name} loader {loaderSays}";
+    }
+
+    /// <summary>Where a section starts in the loaded image: link addresses for linked files; for objects, the loader engine's layout (file data in order, then zero-filled), aligned.</summary>
     private ulong ImageOffset(uint section)
     {
         if (_imageOffsets is null)
@@ -447,18 +484,10 @@ internal sealed class ObjectChecker
             }
             else
             {
-                ulong offset = 0;
-                foreach (bool zeroFilled in new[] { false, true })
-                {
-                    foreach (var s in _elf.Sections)
-                    {
-                        if (!s.IsAllocated || (s.Type == ElfSectionType.NoBits) != zeroFilled) continue;
-                        ulong align = Math.Max(1UL, s.Alignment);
-                        offset = (offset + align - 1) / align * align;
-                        _imageOffsets[s.Index] = offset;
-                        offset += s.Size;
-                    }
-                }
+                // An object is placed as the kexec_file loader places it: the one layout the loader engine computes.
+                var layout = _loaderLayout ??= LoaderEngine.Place(_elf);
+                foreach (var s in layout.Sections)
+                    _imageOffsets[s.Index] = s.Offset;
             }
         }
         return section < (uint)_imageOffsets.Length ? _imageOffsets[section] : 0;
@@ -475,19 +504,39 @@ internal sealed class ObjectChecker
         if (table.Type != ElfSectionType.SymbolTable) return;
         var symbols = _elf.GetSymbolTable((uint)table.Index);
         var referenced = ReferencedSymbols((uint)table.Index, symbols.Count);
-        for (uint i = 1; i < (uint)symbols.Count; i++)
+        // Under a loader model the model decides, as it does when it loads: SHN_UNDEF (symbol 0 included), SHN_COMMON
+        // and a reserved section index each stop the loader with its own message.
+        var model = _loaderFormulas is not null ? LoaderModels.For(_profile) : null;
+        var layout = model is not null ? _loaderLayout ??= LoaderEngine.Place(_elf) : null;
+        for (uint i = model is null ? 1u : 0u; i < (uint)symbols.Count; i++)
         {
             // A loader fails on an undefined symbol only when a relocation it applies uses it ('Undefined symbol: %s').
             if (!referenced[(int)i]) continue;
             var symbol = symbols[i];
-            if (!symbol.IsUndefined || symbol.Binding == ElfSymbolBinding.Local) continue;
+            string? loaderMessage = null;
+            string what = "undefined symbol";
+            if (model is not null)
+            {
+                var resolved = LoaderEngine.Resolve(_elf, layout!, symbols, i, withName: true);
+                (what, loaderMessage) = resolved.Placement switch
+                {
+                    SymbolPlacement.Undefined => ("undefined symbol", string.Format(model.UndefinedMessage, resolved.Name)),
+                    SymbolPlacement.Common => ("common symbol", string.Format(model.CommonMessage, resolved.Name)),
+                    SymbolPlacement.InvalidSection => ($"symbol in reserved section {resolved.RawSectionIndex}", string.Format(model.InvalidSectionMessage, resolved.RawSectionIndex, resolved.Name)),
+                    _ => (what, null),
+                };
+                if (loaderMessage is null) continue;
+            }
+            else if (!symbol.IsUndefined || symbol.Binding == ElfSymbolBinding.Local) continue;
             string name = symbols.Name(symbol);
+            if (name.Length == 0 && model is not null) name = i == 0 ? "symbol 0" : $"symbol #{i}";
             if (name.Length == 0 || Glob.MatchesAny(name, _options.AllowedUndefined)) continue;
             var places = ReferencesTo((uint)table.Index, i).Take(3).ToList();
             var context = places.Select(p => "referenced by " + p.Text).ToList();
-            context.Add("fix: " + rule.Fix);
+            context.Add("fix: " + (what == "common symbol" ? "compile with -fno-common (or initialise the variable) so it is defined in .bss; the loader allocates no common symbols" : rule.Fix));
+            string loaderSays = loaderMessage is null ? "the loader resolves no symbols" : $"the {_profile.Name} loader fails with '{loaderMessage}'";
             Add(new Diagnostic(rule, severity, _path, _objectName,
-                $"undefined symbol '{name}'{(symbol.Binding == ElfSymbolBinding.Weak ? " (weak)" : "")}: the loader resolves no symbols", context,
+                $"{what} '{name}'{(symbol.Binding == ElfSymbolBinding.Weak ? " (weak)" : "")}: {loaderSays}", context,
                 places.FirstOrDefault().Location, Target: $"'{name}'")
             { Symbol = name, Source = places.FirstOrDefault().Source });
         }

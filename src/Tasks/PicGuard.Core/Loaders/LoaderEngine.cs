@@ -1,0 +1,450 @@
+using System.Buffers.Binary;
+using PicGuard.Diagnostics;
+using PicGuard.Elf;
+using PicGuard.Relocations;
+using PicGuard.Rules;
+
+namespace PicGuard.Loaders;
+
+/// <summary>Where the loader puts one allocated section, relative to the blob's base.</summary>
+public readonly record struct PlacedSection(int Index, string Name, ulong Offset, ulong Size, ulong Alignment, bool ZeroFilled, bool Executable);
+
+/// <summary>
+/// The layout the kexec_file loader gives a relocatable object (kexec_purgatory_setup_kbuf and
+/// kexec_purgatory_setup_sechdrs): the offset of every allocated section from the base, the size of the copied data,
+/// the size in memory with the zero-filled sections, the alignment of the base, and the entry.
+/// </summary>
+public sealed class LoaderLayout
+{
+    internal const ulong NotPlaced = ulong.MaxValue;
+    private readonly ulong[] _offsets;
+
+    internal LoaderLayout(ulong[] offsets, IReadOnlyList<PlacedSection> sections, ulong fileSize, ulong memorySize, ulong alignment,
+        ulong elfEntry, int entrySection, ulong entryOffset, IReadOnlyList<int> otherEntrySections)
+    {
+        _offsets = offsets;
+        Sections = sections;
+        FileSize = fileSize;
+        MemorySize = memorySize;
+        Alignment = alignment;
+        ElfEntry = elfEntry;
+        EntrySection = entrySection;
+        EntryOffset = entryOffset;
+        OtherEntrySections = otherEntrySections;
+    }
+
+    /// <summary>Allocated sections in section-header order.</summary>
+    public IReadOnlyList<PlacedSection> Sections { get; }
+
+    /// <summary>The bytes the loader copies (kbuf->bufsz): file data, then padding up to the zero-filled sections.</summary>
+    public ulong FileSize { get; }
+
+    /// <summary>The bytes the blob takes in memory (kbuf->memsz): <see cref="FileSize"/> plus the zero-filled sections.</summary>
+    public ulong MemorySize { get; }
+
+    /// <summary>The base is a multiple of this (kbuf->buf_align): the largest alignment of an allocated section.</summary>
+    public ulong Alignment { get; }
+
+    public ulong ElfEntry { get; }
+
+    /// <summary>The executable section that contains e_entry and rebases it (the first one), or -1: the entry stays e_entry, unrebased.</summary>
+    public int EntrySection { get; }
+
+    /// <summary>The entry's offset from the base when <see cref="EntrySection"/> is set.</summary>
+    public ulong EntryOffset { get; }
+
+    /// <summary>Later executable sections that also contain e_entry: the kernel warns (WARN_ON) and ignores them.</summary>
+    public IReadOnlyList<int> OtherEntrySections { get; }
+
+    /// <summary>The section's offset from the base, or null when the loader does not place it.</summary>
+    public ulong? OffsetOf(uint section) => section < (uint)_offsets.Length && _offsets[section] != NotPlaced ? _offsets[section] : null;
+
+    internal ulong RawOffset(uint section) => section < (uint)_offsets.Length ? _offsets[section] : NotPlaced;
+
+    /// <summary>The entry address at <paramref name="base"/>: rebased by its section, or e_entry as it is when no executable section contains it.</summary>
+    public ulong EntryAt(ulong @base) => EntrySection >= 0 ? @base + EntryOffset : ElfEntry;
+}
+
+/// <summary>What a relocation's symbol is to the loader.</summary>
+public enum SymbolPlacement : byte
+{
+    /// <summary>Defined in a placed section: its address is base + the section's offset + st_value.</summary>
+    Placed,
+    /// <summary>SHN_ABS: st_value, wherever the blob is.</summary>
+    Absolute,
+    /// <summary>SHN_UNDEF: the loader fails ('Undefined symbol: %s').</summary>
+    Undefined,
+    /// <summary>SHN_COMMON: the loader fails ('symbol '%s' in common section').</summary>
+    Common,
+    /// <summary>A reserved or out-of-range section index: the loader fails ('Invalid section %d for symbol %s').</summary>
+    InvalidSection,
+}
+
+/// <summary>A relocation's symbol as the loader resolves it: for a placed symbol, <see cref="Value"/> is its offset from the base.</summary>
+public readonly record struct ResolvedSymbol(SymbolPlacement Placement, ulong Value, string? Name, ushort RawSectionIndex);
+
+/// <summary>One value written into a symbol of the placed image (kexec_purgatory_get_set_symbol), as <c>--set SYMBOL=HEX</c> gives it.</summary>
+public sealed record SymbolValue(string Symbol, byte[] Bytes, bool IsNumber, ulong Number);
+
+/// <summary>A field the loader writes: its offset from the base and width in bytes.</summary>
+public readonly record struct Patch(ulong Offset, int Width);
+
+/// <summary>A loader error: the PG rule it is, the loader's own message, and the place.</summary>
+public sealed record LoaderFinding(Rule Rule, string LoaderMessage, IReadOnlyList<string> Context);
+
+/// <summary>The image as the loader leaves it in memory, or the errors that stop it.</summary>
+public sealed class LoadResult
+{
+    public LoaderLayout? Layout { get; init; }
+    public ulong Base { get; init; }
+    /// <summary><see cref="LoaderLayout.MemorySize"/> bytes: the copied data, relocated, then the zero-filled sections.</summary>
+    public byte[] Image { get; init; } = [];
+    public List<Patch> Patches { get; } = new();
+    public List<LoaderFinding> Errors { get; } = new();
+    public List<string> Warnings { get; } = new();
+    public bool Succeeded => Errors.Count == 0 && Layout is not null;
+}
+
+/// <summary>
+/// The one engine behind the loader models: places a relocatable object as the kexec_file loader does, resolves
+/// symbols and computes every relocation with the model's formula and the loader's own overflow check. The checker
+/// judges PG0006, PG0007 and PG0008 with these same functions; <c>picguard load</c> writes the image they produce.
+/// </summary>
+public static class LoaderEngine
+{
+    /// <summary>The kernel's ALIGN(x, a): (x + a - 1) &amp; ~(a - 1), with its arithmetic as is (ALIGN(x, 0) is 0).</summary>
+    internal static ulong Align(ulong x, ulong a) => unchecked((x + (a - 1)) & ~(a - 1));
+
+    /// <summary>Places the allocated sections of a relocatable object as kexec_purgatory_setup_kbuf and kexec_purgatory_setup_sechdrs do.</summary>
+    public static LoaderLayout Place(ElfFile elf)
+    {
+        var sections = elf.SectionSpan;
+        var offsets = new ulong[sections.Length];
+        Array.Fill(offsets, LoaderLayout.NotPlaced);
+        ulong bufAlign = 1, bssAlign = 1, bufSize = 0, bssSize = 0;
+        foreach (ref readonly var s in sections)
+        {
+            if (!s.IsAllocated) continue;
+            if (s.Type != ElfSectionType.NoBits)
+            {
+                bufAlign = Math.Max(bufAlign, s.Alignment);
+                bufSize = Align(bufSize, s.Alignment) + s.Size;
+            }
+            else
+            {
+                bssAlign = Math.Max(bssAlign, s.Alignment);
+                bssSize = Align(bssSize, s.Alignment) + s.Size;
+            }
+        }
+        bufSize = Align(bufSize, bssAlign);
+        ulong memSize = bufSize + bssSize;
+        bufAlign = Math.Max(bufAlign, bssAlign);
+
+        var placed = new List<PlacedSection>();
+        ulong offset = 0, bss = bufSize;
+        int entrySection = -1;
+        ulong entryOffset = 0;
+        var others = new List<int>();
+        foreach (ref readonly var s in sections)
+        {
+            if (!s.IsAllocated) continue;
+            if (s.Type == ElfSectionType.NoBits)
+            {
+                // The base is a multiple of bufAlign, so aligning the offset aligns the address.
+                bss = Align(bss, s.Alignment);
+                offsets[s.Index] = bss;
+                placed.Add(new(s.Index, elf.SectionName(s), bss, s.Size, s.Alignment, true, s.IsExecutable));
+                bss += s.Size;
+                continue;
+            }
+            offset = Align(offset, s.Alignment);
+            if (s.IsExecutable && elf.Entry >= s.Address && elf.Entry - s.Address < s.Size)
+            {
+                if (entrySection < 0)
+                {
+                    entrySection = s.Index;
+                    entryOffset = offset + (elf.Entry - s.Address);
+                }
+                else
+                {
+                    others.Add(s.Index);
+                }
+            }
+            offsets[s.Index] = offset;
+            placed.Add(new(s.Index, elf.SectionName(s), offset, s.Size, s.Alignment, false, s.IsExecutable));
+            offset += s.Size;
+        }
+        return new LoaderLayout(offsets, placed, bufSize, memSize, bufAlign, elf.Entry, entrySection, entryOffset, others);
+    }
+
+    /// <summary>
+    /// The formulas of the types the profile's loader applies on <paramref name="table"/>'s machine, by type number
+    /// (null entries for types it does not apply), or null when PicGuard has no model of that loader on that machine.
+    /// </summary>
+    public static RelocationFormula?[]? Formulas(LoaderModel? model, Profile profile, RelocationTable table)
+    {
+        if (model is null || model.Architecture(table.Machine) is null) return null;
+        if (profile.LoaderFor(table.Machine, table.Is64Bit)?.AppliedTypes is not { } accepted) return null;
+        var formulas = new RelocationFormula?[table.Types.Max(x => x.Number) + 1];
+        foreach (var type in table.Types)
+        {
+            if (!accepted.Contains(type.Name, StringComparer.Ordinal)) continue;
+            // A listed type with no row: the model does not know how the loader applies it, so it is not judged by formula.
+            if (model.Formula(table.Machine, type.Name) is not { } f) return null;
+            formulas[type.Number] = f;
+        }
+        return formulas;
+    }
+
+    /// <summary>Resolves symbol <paramref name="index"/> as arch_kexec_apply_relocations_add does (raw st_shndx, the section's name for an unnamed symbol).</summary>
+    public static ResolvedSymbol Resolve(ElfFile elf, LoaderLayout layout, ElfSymbolTable symbols, uint index, bool withName)
+    {
+        var symbol = symbols[index];
+        ushort shndx = symbol.RawSectionIndex;
+        string? name = withName ? LoaderName(elf, symbols, symbol) : null;
+        if (shndx == ElfSectionIndex.Undefined) return new(SymbolPlacement.Undefined, 0, name, shndx);
+        if (shndx == ElfSectionIndex.Common) return new(SymbolPlacement.Common, 0, name, shndx);
+        if (shndx == ElfSectionIndex.Absolute) return new(SymbolPlacement.Absolute, symbol.Value, name, shndx);
+        if (shndx >= elf.Sections.Count) return new(SymbolPlacement.InvalidSection, 0, name, shndx);
+        ulong offset = layout.RawOffset(shndx);
+        // An unallocated section keeps sh_addr (0 in an object) in the loader's copy of the headers: the value is absolute.
+        if (offset == LoaderLayout.NotPlaced)
+            return new(SymbolPlacement.Absolute, unchecked(elf.GetSection(shndx).Address + symbol.Value), name, shndx);
+        return new(SymbolPlacement.Placed, unchecked(offset + symbol.Value), name, shndx);
+    }
+
+    /// <summary>The name the loader prints: st_name, or the name of the symbol's section for an unnamed one.</summary>
+    private static string LoaderName(ElfFile elf, ElfSymbolTable symbols, in ElfSymbol symbol)
+    {
+        if (symbol.NameOffset != 0) return symbols.Name(symbol);
+        return symbol.RawSectionIndex < elf.Sections.Count ? elf.SectionName(elf.GetSection(symbol.RawSectionIndex)) : "";
+    }
+
+    /// <summary>
+    /// The value a formula computes as a function of the base: <c>Constant + Slope × base</c> (mod 2^64), slope -1, 0 or 1.
+    /// </summary>
+    public static (ulong Constant, int Slope) Linear(RelocationFormula formula, in ResolvedSymbol symbol, long addend, ulong placeOffset)
+    {
+        unchecked
+        {
+            int symbolSlope = symbol.Placement == SymbolPlacement.Placed ? 1 : 0;
+            ulong s = symbol.Value + (ulong)addend;
+            return formula.Kind == FormulaKind.PcRelative ? (s - placeOffset, symbolSlope - 1) : (s, formula.Kind == FormulaKind.Nothing ? 0 : symbolSlope);
+        }
+    }
+
+    /// <summary>
+    /// Whether the value overflows the field for some base in <paramref name="low"/>..<paramref name="high"/>, with the first
+    /// such base and its value. Exact over the whole range (the loader's arithmetic wraps at 2^64), not only at its ends.
+    /// </summary>
+    public static bool OverflowsSomewhere(RelocationFormula formula, ulong constant, int slope, ulong low, ulong high, out ulong badBase, out ulong badValue)
+    {
+        badBase = low;
+        badValue = unchecked(constant + (ulong)(long)slope * low);
+        if (formula.Kind == FormulaKind.Nothing || formula.Check == FieldCheck.FullWidth) return false;
+        var (accepted, count) = formula.Accepted;
+        if (slope == 0) return !formula.Fits(constant);
+        UInt128 n = (UInt128)(high - low) + 1;
+        UInt128 d = unchecked(badValue - accepted); // how far the value at the low end is into the accepted range
+        if (d >= count) return true;
+        UInt128 step = slope > 0 ? count - d : d + 1; // bases from the low end until the value leaves the range
+        if (step >= n) return false;
+        badBase = unchecked(low + (ulong)step);
+        badValue = unchecked(constant + (ulong)(long)slope * badBase);
+        return true;
+    }
+
+    /// <summary>The loader's overflow message for a type number and value.</summary>
+    public static string OverflowMessage(LoaderArchitecture arch, uint type, ulong value) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, arch.OverflowMessage, type, value);
+
+    /// <summary>
+    /// Loads <paramref name="elf"/> at <paramref name="base"/> as the profile's loader does: places the sections, applies every
+    /// relocation with its formula and check, then writes <paramref name="values"/> into their symbols. Every error is
+    /// collected (the kernel stops at the first), each with the loader's own message.
+    /// </summary>
+    public static LoadResult Load(ElfFile elf, Profile profile, ulong @base, IReadOnlyList<SymbolValue> values)
+    {
+        var model = LoaderModels.For(profile) ?? throw new ArgumentException($"profile {profile.Name} has no loader model", nameof(profile));
+        var arch = model.Architecture(elf.Machine);
+        var table = RelocationTable.For(elf.Machine, elf.Is64Bit);
+        var loaderRow = profile.LoaderFor(elf.Machine, elf.Is64Bit);
+        if (arch is null || table is null || loaderRow is null || Formulas(model, profile, table) is not { } formulas)
+            throw new NotSupportedException($"the {model.Name} loader model has no relocation formulas for {ElfMachineNames.Describe(elf.RawMachine)}; it models {string.Join(", ", model.Architectures.Select(a => ElfMachineNames.Describe((ushort)a.Machine)))}");
+
+        var layout = Place(elf);
+        var image = new byte[layout.MemorySize];
+        var result = new LoadResult { Layout = layout, Base = @base, Image = image };
+        foreach (var s in layout.Sections)
+            if (!s.ZeroFilled)
+                elf.SectionData(elf.GetSection((uint)s.Index)).CopyTo(image.AsSpan((int)s.Offset));
+        foreach (int other in layout.OtherEntrySections)
+            result.Warnings.Add($"e_entry 0x{layout.ElfEntry:x} is also inside executable section {elf.SectionName(elf.GetSection((uint)other))}: the loader warns (WARN_ON in kexec_purgatory_setup_sechdrs) and rebases the entry by {elf.SectionName(elf.GetSection((uint)layout.EntrySection))} only");
+        if (layout.EntrySection < 0)
+            result.Warnings.Add($"e_entry 0x{layout.ElfEntry:x} is in no executable section: the loader leaves the entry at 0x{layout.ElfEntry:x}, not in the blob");
+
+        foreach (ref readonly var rs in elf.SectionSpan)
+        {
+            if (rs.Type is not (ElfSectionType.Rela or ElfSectionType.Rel) && !ElfFile.IsRelocationSection(rs.Type)) continue;
+            string rsName = elf.SectionName(rs);
+            if (rs.Info >= elf.Sections.Count || rs.Link >= elf.Sections.Count)
+            {
+                result.Errors.Add(new(RuleCatalog.MalformedInput, "-ENOEXEC", [$"relocation section {rsName} names section {rs.Info} or symbol table {rs.Link}, past the {elf.Sections.Count} sections"]));
+                continue;
+            }
+            var patched = elf.GetSection(rs.Info);
+            if (!patched.IsAllocated) continue;
+            string patchedName = elf.SectionName(patched);
+            if (rs.Type is not (ElfSectionType.Rela or ElfSectionType.Rel))
+            {
+                // SHT_CREL and the like: the loader looks for SHT_RELA and SHT_REL only, so these relocations are never applied.
+                result.Errors.Add(new(RuleCatalog.RejectedByLoader, $"section {rsName} (type 0x{(uint)rs.Type:x}) is not SHT_RELA or SHT_REL: the loader skips it, and {patchedName} is left unrelocated",
+                    ["fix: link without --pack-relative-relocs/CREL (-Wa,--crel): the loader reads SHT_RELA only"]));
+                continue;
+            }
+            if (rs.Type == ElfSectionType.Rel)
+            {
+                result.Errors.Add(new(RuleCatalog.RejectedByLoader, model.RelMessage, [$"relocation section {rsName} is SHT_REL; the loader applies SHT_RELA only"]));
+                continue;
+            }
+            if (patched.Type == ElfSectionType.NoBits)
+            {
+                result.Errors.Add(new(RuleCatalog.RejectedByLoader, $"relocations in {rsName} patch zero-filled section {patchedName}, which the loader does not copy: they would be written elsewhere in the blob", []));
+                continue;
+            }
+            ulong sectionOffset = layout.RawOffset((uint)patched.Index);
+            var symbols = elf.GetSymbolTable(rs.Link);
+            var relocations = elf.GetRelocations(rs);
+            for (int i = 0; i < relocations.Count; i++)
+            {
+                var r = relocations[i];
+                uint type = r.Type;
+                var row = table[type];
+                ulong placeOffset = unchecked(sectionOffset + r.Offset);
+                string where = $"{patchedName}+0x{r.Offset:x}, at 0x{unchecked(@base + placeOffset):x}";
+                var symbol = Resolve(elf, layout, symbols, r.SymbolIndex, withName: true);
+                switch (symbol.Placement)
+                {
+                    case SymbolPlacement.Undefined:
+                        result.Errors.Add(new(RuleCatalog.UndefinedSymbol, string.Format(model.UndefinedMessage, symbol.Name),
+                            [$"{row.Name} at {where}", "fix: " + RuleCatalog.UndefinedSymbol.Fix]));
+                        continue;
+                    case SymbolPlacement.Common:
+                        result.Errors.Add(new(RuleCatalog.UndefinedSymbol, string.Format(model.CommonMessage, symbol.Name),
+                            [$"{row.Name} at {where}", "fix: compile with -fno-common, or give the variable an initialiser, so it is defined in .bss"]));
+                        continue;
+                    case SymbolPlacement.InvalidSection:
+                        result.Errors.Add(new(RuleCatalog.UndefinedSymbol, string.Format(model.InvalidSectionMessage, symbol.RawSectionIndex, symbol.Name),
+                            [$"{row.Name} at {where}"]));
+                        continue;
+                }
+                var formula = type < (uint)formulas.Length ? formulas[type] : null;
+                if (formula is null)
+                {
+                    result.Errors.Add(new(RuleCatalog.RejectedByLoader, loaderRow.ErrorFor(type, patchedName, r.Offset, ""),
+                        [$"{row.Name} against {symbol.Name} at {where}", "fix: " + RuleCatalog.RejectedByLoader.Fix]));
+                    continue;
+                }
+                if (formula.Kind == FormulaKind.Nothing) continue;
+                if (placeOffset > layout.FileSize || (ulong)formula.Width > patched.Size || r.Offset > patched.Size - (ulong)formula.Width)
+                {
+                    result.Errors.Add(new(RuleCatalog.MalformedInput, $"{row.Name} at {patchedName}+0x{r.Offset:x} writes past the end of {patchedName} (size 0x{patched.Size:x})", []));
+                    continue;
+                }
+                var (constant, slope) = Linear(formula, symbol, r.Addend, placeOffset);
+                ulong value = unchecked(constant + (ulong)(long)slope * @base);
+                if (!formula.Fits(value))
+                {
+                    string check = formula.Check switch
+                    {
+                        FieldCheck.ZeroExtended => $"the loader checks that the value zero-extends from {formula.Width * 8} bits",
+                        FieldCheck.SignExtended => $"the loader checks that the value sign-extends from {formula.Width * 8} bits",
+                        _ => $"the loader writes the low {formula.Width * 8} bits without a check; the code would reach 0x{SignExtend(value, formula.Width):x} instead",
+                    };
+                    result.Errors.Add(new(RuleCatalog.PlacementOverflow, OverflowMessage(arch, type, value),
+                        [$"{row.Name} against {symbol.Name}{Addend(r.Addend)} at {where}", $"{check}; the blob is placed at 0x{@base:x}", "fix: " + RuleCatalog.PlacementOverflow.Fix]));
+                    continue;
+                }
+                Write(image.AsSpan((int)placeOffset, formula.Width), value, elf.IsBigEndian);
+                result.Patches.Add(new(placeOffset, formula.Width));
+            }
+        }
+        foreach (var v in values)
+            SetSymbol(elf, layout, image, v, result);
+        return result;
+    }
+
+    private static ulong SignExtend(ulong value, int width) => width >= 8 ? value : unchecked((ulong)((long)(value << (64 - width * 8)) >> (64 - width * 8)));
+
+    private static string Addend(long addend) => addend == 0 ? "" : addend > 0 ? $"+0x{addend:x}" : $"-0x{-addend:x}";
+
+    private static void Write(Span<byte> field, ulong value, bool bigEndian)
+    {
+        switch (field.Length)
+        {
+            case 8: if (bigEndian) BinaryPrimitives.WriteUInt64BigEndian(field, value); else BinaryPrimitives.WriteUInt64LittleEndian(field, value); break;
+            case 4: if (bigEndian) BinaryPrimitives.WriteUInt32BigEndian(field, (uint)value); else BinaryPrimitives.WriteUInt32LittleEndian(field, (uint)value); break;
+            case 2: if (bigEndian) BinaryPrimitives.WriteUInt16BigEndian(field, (ushort)value); else BinaryPrimitives.WriteUInt16LittleEndian(field, (ushort)value); break;
+            case 1: field[0] = (byte)value; break;
+            default: throw new ArgumentException($"field of {field.Length} bytes");
+        }
+    }
+
+    /// <summary>
+    /// kexec_purgatory_get_set_symbol: the first global symbol of the name in the symbol table, defined in a section,
+    /// of exactly the value's size, and not in a zero-filled section.
+    /// </summary>
+    private static void SetSymbol(ElfFile elf, LoaderLayout layout, byte[] image, SymbolValue v, LoadResult result)
+    {
+        var rule = RuleCatalog.BadConfiguration;
+        ElfSymbol? found = null;
+        foreach (var s in elf.Sections)
+        {
+            if (s.Type != ElfSectionType.SymbolTable) continue;
+            var symbols = elf.GetSymbolTable((uint)s.Index);
+            for (uint k = 0; k < (uint)symbols.Count; k++)
+            {
+                var sym = symbols[k];
+                if (sym.Binding != ElfSymbolBinding.Global || symbols.Name(sym) != v.Symbol) continue;
+                found = sym;
+                break;
+            }
+            if (found is not null) break;
+        }
+        if (found is not { } symbol || symbol.RawSectionIndex == ElfSectionIndex.Undefined || symbol.RawSectionIndex >= elf.Sections.Count)
+        {
+            result.Errors.Add(new(rule, $"--set {v.Symbol}: no global symbol '{v.Symbol}' defined in a section of the blob (kexec_purgatory_find_symbol finds global symbols only)", []));
+            return;
+        }
+        byte[] bytes = v.Bytes;
+        if (v.IsNumber)
+        {
+            if (symbol.Size is 0 or > 8 || (symbol.Size < 8 && v.Number >> (int)(symbol.Size * 8) != 0))
+            {
+                result.Errors.Add(new(rule, $"--set {v.Symbol}=0x{v.Number:x}: the symbol is {symbol.Size} byte(s), which {(symbol.Size is 0 or > 8 ? "a number cannot fill; give its bytes as hex digits without 0x" : "do not hold the number")}", []));
+                return;
+            }
+            bytes = new byte[symbol.Size];
+            for (int b = 0; b < bytes.Length; b++)
+                bytes[elf.IsBigEndian ? bytes.Length - 1 - b : b] = (byte)(v.Number >> (8 * b));
+        }
+        if ((ulong)bytes.Length != symbol.Size)
+        {
+            result.Errors.Add(new(rule, $"symbol {v.Symbol} size mismatch: expected {symbol.Size} actual {bytes.Length}", ["--set gives the symbol's bytes in memory order, two hex digits each"]));
+            return;
+        }
+        var section = elf.GetSection(symbol.RawSectionIndex);
+        if (section.Type == ElfSectionType.NoBits)
+        {
+            result.Errors.Add(new(rule, $"symbol {v.Symbol} is in a bss section. Cannot set", ["fix: compile with -fno-zero-initialized-in-bss (as the kernel's purgatory does), or give the variable a non-zero initialiser"]));
+            return;
+        }
+        ulong offset = layout.RawOffset(symbol.RawSectionIndex);
+        if (offset == LoaderLayout.NotPlaced || symbol.Value + symbol.Size > section.Size)
+        {
+            result.Errors.Add(new(rule, $"--set {v.Symbol}: the symbol is not inside an allocated section the loader copies", []));
+            return;
+        }
+        bytes.CopyTo(image.AsSpan((int)(offset + symbol.Value)));
+    }
+}

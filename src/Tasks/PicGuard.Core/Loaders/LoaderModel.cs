@@ -1,0 +1,80 @@
+using PicGuard.Elf;
+using PicGuard.Rules;
+
+namespace PicGuard.Loaders;
+
+/// <summary>
+/// One machine's relocation function in a loader: the loader's own message for a value that does not fit (format items:
+/// {0} the type number, {1} the value). Where the function is and its message for a type it does not apply are the
+/// profile's loader row (<see cref="LoaderRow"/>).
+/// </summary>
+public sealed record LoaderArchitecture(ElfMachine Machine, string OverflowMessage);
+
+/// <summary>
+/// A loader, as data: how it places an object's sections (<see cref="LoaderEngine"/> implements the one placement
+/// the kernel's kexec_file loader has), its per-machine relocation functions and messages, and the formula of every
+/// type it applies (<see cref="Formulas"/>, one row per machine and type). The types it applies are the profile's
+/// loader row (<see cref="Profile.LoaderFor"/>); a listed type without a formula row is a gap in this table, caught by the tests.
+/// </summary>
+public sealed record LoaderModel(string Name, string Placement, IReadOnlyList<LoaderArchitecture> Architectures, IReadOnlyList<RelocationFormula> Formulas)
+{
+    /// <summary>The loader's message for a relocation against an undefined symbol ({0}: the name).</summary>
+    public string UndefinedMessage { get; init; } = "Undefined symbol: {0}";
+
+    /// <summary>The loader's message for a relocation against a common symbol ({0}: the name).</summary>
+    public string CommonMessage { get; init; } = "symbol '{0}' in common section";
+
+    /// <summary>The loader's message for a symbol whose section index is reserved or out of range ({0}: the index, {1}: the name).</summary>
+    public string InvalidSectionMessage { get; init; } = "Invalid section {0} for symbol {1}";
+
+    /// <summary>The loader's message for a REL (not RELA) section.</summary>
+    public string RelMessage { get; init; } = "REL relocation unsupported";
+
+    public LoaderArchitecture? Architecture(ElfMachine machine)
+    {
+        foreach (var a in Architectures)
+            if (a.Machine == machine) return a;
+        return null;
+    }
+
+    /// <summary>The formula of <paramref name="typeName"/> on <paramref name="machine"/>, or null when the table has no row.</summary>
+    public RelocationFormula? Formula(ElfMachine machine, string typeName)
+    {
+        foreach (var f in Formulas)
+            if (f.Machine == machine && f.TypeName == typeName) return f;
+        return null;
+    }
+}
+
+/// <summary>The loader models, and which profile is placed by which. docs/loaders.md is this file in prose.</summary>
+public static class LoaderModels
+{
+    /// <summary>
+    /// The kernel's kexec_file purgatory loader: kexec_purgatory_setup_kbuf and kexec_purgatory_setup_sechdrs
+    /// (kernel/kexec_file.c) place the sections; arch_kexec_apply_relocations_add (arch/x86/kernel/machine_kexec_64.c)
+    /// relocates them.
+    /// </summary>
+    public static readonly LoaderModel KexecFile = new(
+        "kexec_file",
+        "allocated sections with file data in section-header order, each at its sh_addralign, then the zero-filled ones after the data aligned to the largest of their alignments; the blob's base is a multiple of the largest alignment; the entry is e_entry rebased by the first executable section that contains it",
+        [
+            new(ElfMachine.X86_64, "Overflow in relocation type {0} value 0x{1:x}"),
+        ],
+        [
+            new(ElfMachine.X86_64, "R_X86_64_NONE", FormulaKind.Nothing, 0, FieldCheck.FullWidth),
+            new(ElfMachine.X86_64, "R_X86_64_64", FormulaKind.Absolute, 8, FieldCheck.FullWidth),
+            new(ElfMachine.X86_64, "R_X86_64_32", FormulaKind.Absolute, 4, FieldCheck.ZeroExtended),
+            new(ElfMachine.X86_64, "R_X86_64_32S", FormulaKind.Absolute, 4, FieldCheck.SignExtended),
+            new(ElfMachine.X86_64, "R_X86_64_PC32", FormulaKind.PcRelative, 4, FieldCheck.Unchecked),
+            new(ElfMachine.X86_64, "R_X86_64_PLT32", FormulaKind.PcRelative, 4, FieldCheck.Unchecked),
+        ]);
+
+    public static IReadOnlyList<LoaderModel> All { get; } = [KexecFile];
+
+    /// <summary>The loader that places blobs of <paramref name="profile"/>, or null when PicGuard has no model of it.</summary>
+    public static LoaderModel? For(Profile profile) =>
+        string.Equals(profile.Name, Profiles.KexecPurgatory.Name, StringComparison.Ordinal) ? KexecFile : null;
+
+    /// <summary>The profiles whose loader PicGuard models, by name.</summary>
+    public static string ProfileNames => Profiles.KexecPurgatory.Name;
+}

@@ -1,0 +1,68 @@
+using PicGuard.Elf;
+
+namespace PicGuard.Loaders;
+
+/// <summary>What a loader computes for one relocation type (S: the symbol's loaded address, A: the addend, P: the place's loaded address).</summary>
+public enum FormulaKind : byte
+{
+    /// <summary>Nothing is written (R_X86_64_NONE).</summary>
+    Nothing,
+    /// <summary>S + A.</summary>
+    Absolute,
+    /// <summary>S + A - P.</summary>
+    PcRelative,
+}
+
+/// <summary>How a loader checks that the value fits its field before it writes the low bytes.</summary>
+public enum FieldCheck : byte
+{
+    /// <summary>The field is as wide as the value (64 bits): nothing to check.</summary>
+    FullWidth,
+    /// <summary>The value must equal its zero-extended low bits (<c>value != *(u32 *)location</c>).</summary>
+    ZeroExtended,
+    /// <summary>The value must equal its sign-extended low bits (<c>(s64)value != *(s32 *)location</c>).</summary>
+    SignExtended,
+    /// <summary>
+    /// The loader writes the low bits without checking: a value that does not fit sign-extended is written truncated and
+    /// the code goes elsewhere. PicGuard reports it (PG0007) where the loader would not.
+    /// </summary>
+    Unchecked,
+}
+
+/// <summary>
+/// One row per machine and relocation type a loader applies: the formula, the field width in bytes, and the
+/// loader's own overflow check. Which types a profile's loader applies is the profile's list
+/// (<see cref="Rules.Profile.LoaderAppliesTypes"/>); this table says how.
+/// </summary>
+public sealed record RelocationFormula(ElfMachine Machine, string TypeName, FormulaKind Kind, int Width, FieldCheck Check)
+{
+    /// <summary>The formula as text, for layouts and documentation: "S + A - P, 32-bit, unchecked".</summary>
+    public string Describe() =>
+        (Kind switch { FormulaKind.Nothing => "nothing written", FormulaKind.Absolute => "S + A", _ => "S + A - P" }) +
+        (Kind == FormulaKind.Nothing ? "" : $", {Width * 8}-bit") +
+        Check switch
+        {
+            FieldCheck.ZeroExtended => ", must zero-extend",
+            FieldCheck.SignExtended => ", must sign-extend",
+            FieldCheck.Unchecked => ", written truncated without a check",
+            _ => "",
+        };
+
+    /// <summary>
+    /// The values the loader accepts, as a range on the 64-bit circle: from <c>Low</c>, <c>Count</c> values (2^64 for any value).
+    /// An unchecked field is judged as sign-extended: a value outside that range runs wrong even though the loader says nothing.
+    /// </summary>
+    internal (ulong Low, UInt128 Count) Accepted => Check switch
+    {
+        FieldCheck.ZeroExtended => (0, (UInt128)1 << (Width * 8)),
+        FieldCheck.SignExtended or FieldCheck.Unchecked => (unchecked((ulong)-(1L << (Width * 8 - 1))), (UInt128)1 << (Width * 8)),
+        _ => (0, (UInt128)1 << 64),
+    };
+
+    /// <summary>Whether the loader (or, for an unchecked field, the code) accepts <paramref name="value"/>.</summary>
+    public bool Fits(ulong value)
+    {
+        var (low, count) = Accepted;
+        return (UInt128)unchecked(value - low) < count;
+    }
+}
