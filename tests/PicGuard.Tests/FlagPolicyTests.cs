@@ -57,6 +57,70 @@ public sealed class FlagPolicyTests
         StringAssert.Contains(change.Reason, "PicCodeModel is medium");
     }
 
+    // ---- the code model as the target spells it (riscv: small is medany) ----------------------
+
+    [TestMethod]
+    [DataRow("--target=riscv64-linux-gnu", null)]
+    [DataRow("-target riscv32-unknown-elf", null)]
+    [DataRow("-O2", "riscv64-linux-gnu")]
+    [DataRow("--target=riscv64-linux-gnu", "x86_64-pc-linux-gnu")]
+    public void RiscvTarget_SmallIsMedany(string userFlags, string? compilerTarget)
+    {
+        var r = Apply(userFlags, Defaults with { Target = compilerTarget });
+
+        Assert.AreEqual("-mcmodel=medany", r.Added[0]);
+        Assert.IsFalse(r.Flags.Any(f => f is "-mcmodel=small" or "-mcmodel=medlow"), string.Join(' ', r.Flags));
+        Assert.IsEmpty(r.Changes);
+    }
+
+    [TestMethod]
+    [DataRow("-O2", "x86_64-pc-linux-gnu")]
+    [DataRow("--target=aarch64-linux-gnu", "riscv64-linux-gnu")]
+    [DataRow("-O2", null)]
+    public void OtherTargets_KeepSmall(string userFlags, string? compilerTarget)
+    {
+        var r = Apply(userFlags, Defaults with { Target = compilerTarget });
+
+        Assert.AreEqual("-mcmodel=small", r.Added[0], "the flags' --target wins over the compiler's own");
+    }
+
+    [TestMethod]
+    public void RiscvTarget_UserMedlowOrSmall_IsOverridden_NamingWhy_AndMedanyIsKeptSilently()
+    {
+        var riscv = Defaults with { Target = "riscv64-linux-gnu" };
+
+        var r = Apply("-O2 -mcmodel=medlow", riscv);
+        var change = r.Changes.Single();
+        Assert.AreEqual(("-mcmodel=medlow", FlagChangeKind.Overridden), (change.Flag, change.Kind));
+        StringAssert.Contains(change.Reason, "PicCodeModel is small (on riscv small is medlow, whose lui + addi pairs are absolute addresses; medany is the PC-relative model)");
+        StringAssert.Contains(change.Reason, "so -mcmodel=medlow becomes -mcmodel=medany");
+
+        Assert.AreEqual("-mcmodel=small", Apply("-mcmodel=small", riscv).Changes.Single().Flag);
+        Assert.IsEmpty(Apply("-mcmodel=medany", riscv).Changes);
+        Assert.AreEqual("-mcmodel=large", Apply("", riscv with { CodeModel = "large" }).Added[0], "only small has another spelling");
+    }
+
+    [TestMethod]
+    public void RiscvTarget_Clang19CompilesTheMediumAnyModel()
+    {
+        using var dir = new TempDir();
+        string source = dir["counter.c"];
+        File.WriteAllText(source, "static int counter; int bump(void) { return ++counter; }\n");
+        var policy = Apply("--target=riscv64-linux-gnu -nostdinc -O2");
+        var before = Apply("--target=riscv64-linux-gnu -nostdinc -O2", Defaults with { Target = "x86_64-pc-linux-gnu" });
+
+        // The "Code Model" module flag clang records: 1 is small (medlow), 3 is medium (medany).
+        string ir = RunChecked(Clang, [.. policy.Flags, "-S", "-emit-llvm", source, "-o", "-"]).StdOut;
+        StringAssert.Contains(ir, "!\"Code Model\", i32 3}");
+        string medlow = RunChecked(Clang, ["--target=riscv64-linux-gnu", "-nostdinc", "-O2", "-mcmodel=small", "-fpic", "-S", "-emit-llvm", source, "-o", "-"]).StdOut;
+        StringAssert.Contains(medlow, "!\"Code Model\", i32 1}", "small is medlow on riscv");
+        Assert.AreEqual("-mcmodel=medany", before.Added[0], "the flags' --target decides, not the compiler's default");
+
+        string obj = dir["counter.o"];
+        RunChecked(Clang, [.. policy.Flags, "-c", source, "-o", obj]);
+        Assert.IsEmpty(new Checker(CheckOptions.Default).CheckFile(obj).Diagnostics);
+    }
+
     // ---- PIC --------------------------------------------------------------------------------
 
     [TestMethod]

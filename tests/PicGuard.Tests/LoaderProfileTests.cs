@@ -144,6 +144,50 @@ public sealed class LoaderProfileTests
         Assert.IsGreaterThan(0L, result.Relocations);
     }
 
+    /// <summary>A riscv purgatory that only reads globals: no PCREL_LO12_S, which the riscv loader lacks.</summary>
+    private const string RiscvPurgatory = """
+        static const unsigned char expected[32] = { 1, 2, 3 };
+        unsigned long riscv_kernel_entry;
+        static int verify(const unsigned char *p) { int s = 0; for (int i = 0; i < 32; i++) s += p[i] ^ expected[i]; return s; }
+        int purgatory_start(void) { return verify((const unsigned char *)riscv_kernel_entry); }
+        """;
+
+    [TestMethod]
+    [DataRow("flags")]
+    [DataRow("compiler")]
+    public void RiscvPurgatory_ThroughTheSdk_IsMedany_AndPassesTheRiscvKexecRow(string targetFrom)
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir["purgatory.c"], RiscvPurgatory);
+        // The target comes from PicCFlags' --target=, or from the compiler itself: clang named riscv64-linux-gnu-clang
+        // builds for riscv64 and says so to -dumpmachine.
+        string compiler = Clang, flags = "-O2 --target=riscv64-linux-gnu";
+        if (targetFrom == "compiler")
+        {
+            compiler = dir["riscv64-linux-gnu-clang"];
+            File.CreateSymbolicLink(compiler, ToolLocatorPath(Clang));
+            flags = "-O2";
+            StringAssert.StartsWith(RunChecked(compiler, "-dumpmachine").StdOut, "riscv64");
+        }
+        SdkPackage.WriteProject(dir.Path, SdkPackage.NoTargetsProject(
+            $"<PicCompiler>{compiler}</PicCompiler><PicLinker>{Lld}</PicLinker><PicCFlags>{flags}</PicCFlags><PicProfile>kexec-purgatory</PicProfile><PicEntryPoint>purgatory_start</PicEntryPoint>",
+            """<PicSource Include="purgatory.c" />"""));
+
+        var r = SdkPackage.Build(dir.Path);
+
+        Assert.AreEqual(0, r.ExitCode, r.All);
+        string database = File.ReadAllText(Directory.GetFiles(dir.Path, "compile_commands.json", SearchOption.AllDirectories).Single());
+        StringAssert.Contains(database, "-mcmodel=medany");
+        Assert.DoesNotContain("-mcmodel=small", database);
+        string blob = Directory.GetFiles(dir.Path, "blob.ro", SearchOption.AllDirectories).Single();
+        Assert.AreEqual(ElfMachine.RiscV, new ElfFile(File.ReadAllBytes(blob)).Machine);
+        var result = new Checker(new CheckOptions(Profiles.KexecPurgatory)).CheckFile(blob);
+        Assert.IsEmpty(result.Diagnostics, Dump(result));
+        Assert.IsGreaterThan(0L, result.Relocations);
+    }
+
+    private static string ToolLocatorPath(string tool) => PicGuard.Build.ToolLocator.Find(tool) ?? throw new InvalidOperationException(tool + " not on PATH");
+
     // ---- efi-stub: the kernel's objdump -r | grep per architecture ---------------------------------
 
     private const string DataPointer = "static int word; int *word_pointer = &word; int get(void) { return *word_pointer; }\n";

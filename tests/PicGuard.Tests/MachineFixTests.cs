@@ -13,7 +13,7 @@ public sealed class MachineFixTests
     [TestMethod]
     [DataRow("i386-linux-gnu", "-fno-pic", null, "R_386_GOTOFF")]
     [DataRow("aarch64-linux-gnu", "-fno-pic -mcmodel=large", null, "adrp x0, sym")]
-    [DataRow("riscv64-linux-gnu", "-fno-pic -mcmodel=medlow", null, "PicCodeModel=medany")]
+    [DataRow("riscv64-linux-gnu", "-fno-pic -mcmodel=medlow", null, "-mcmodel=medany and -fpic")]
     [DataRow("armv7a-linux-gnueabihf", "-fno-pic", null, "movw/movt")]
     [DataRow("loongarch64-linux-gnu", "", ".text\n.globl f\nf:\n  la.abs $a0, table\n  ret\n.data\ntable: .quad 0\n", "la.pcrel")]
     [DataRow("powerpc64le-linux-gnu", "", ".text\n.globl f\nf:\n  lis 3, table@ha\n  addi 3, 3, table@l\n  blr\n.data\ntable: .quad 0\n", "TOC-relative")]

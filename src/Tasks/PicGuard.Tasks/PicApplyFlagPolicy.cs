@@ -55,8 +55,10 @@ public sealed class PicApplyFlagPolicy : Microsoft.Build.Utilities.Task
             TaskLog.BadValue(Log, "PicHiddenHeader", HiddenHeader, "the path of an existing header (the package ships one)", ProjectFile);
         if (Log.HasLoggedErrors) return false;
 
-        var options = new FlagPolicyOptions(CodeModel, Visibility, HiddenExterns ? HiddenHeader : null, KeepSanitizers, KeepLto, Freestanding, SourceRoot);
         var baseFlags = new List<string>(SplitFlags("PicCFlags", CFlags));
+        // The code model's spelling depends on the target (riscv: small is medany): the flags' --target, else the compiler's own.
+        string? target = FlagPolicy.TargetOf(baseFlags) is null ? CompilerTarget() : null;
+        var options = new FlagPolicyOptions(CodeModel, Visibility, HiddenExterns ? HiddenHeader : null, KeepSanitizers, KeepLto, Freestanding, SourceRoot, target);
         foreach (var dir in Split(IncludeDirectories)) baseFlags.Add("-I" + Path.GetFullPath(dir));
         foreach (var define in Split(DefineConstants)) baseFlags.Add("-D" + define);
 
@@ -93,6 +95,24 @@ public sealed class PicApplyFlagPolicy : Microsoft.Build.Utilities.Task
         if (!string.IsNullOrWhiteSpace(CompileCommandsFile) && CompileCommands.Write(CompileCommandsFile, commands))
             Log.LogMessage(MessageImportance.Normal, $"PicGuard: wrote {CompileCommandsFile} ({commands.Count} source(s))");
         return true;
+    }
+
+    /// <summary>What <c>cc -dumpmachine</c> prints (gcc and clang both answer), or null when it cannot say.</summary>
+    private string? CompilerTarget()
+    {
+        if (string.IsNullOrEmpty(CompilerPath)) return null;
+        try
+        {
+            var r = ProcessRunner.Run(CompilerPath, ["-dumpmachine"], Directory.GetCurrentDirectory());
+            string first = r.Output.Split('\n').FirstOrDefault()?.Trim() ?? "";
+            if (r.ExitCode == 0 && first.Length > 0 && !first.Contains(' ')) return first;
+            Log.LogMessage(MessageImportance.Normal, $"PicGuard: {CompilerPath} -dumpmachine did not name a target ({r.Output.Trim()}); the code model is passed as PicCodeModel says");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            Log.LogMessage(MessageImportance.Normal, $"PicGuard: {CompilerPath} -dumpmachine could not run ({e.Message}); the code model is passed as PicCodeModel says");
+        }
+        return null;
     }
 
     private IReadOnlyList<string> SplitFlags(string property, string? value)

@@ -43,6 +43,11 @@ public sealed record FlagChange(string Flag, FlagChangeKind Kind, string Reason)
 /// records (<c>-ffile-prefix-map=</c>), so the objects do not depend on where the project lies; null
 /// or empty adds none, and so does a <c>-f*-prefix-map=</c> flag of the user's.
 /// </param>
+/// <param name="Target">
+/// The target triple the compiler builds for when the flags name none (what <c>cc -dumpmachine</c> prints);
+/// a <c>--target=</c> in the flags wins. It decides how <see cref="CodeModel"/> is spelled (riscv: small is
+/// <c>medany</c>); null: the code model is passed as it is.
+/// </param>
 public sealed record FlagPolicyOptions(
     string CodeModel = "small",
     string Visibility = "hidden",
@@ -50,7 +55,8 @@ public sealed record FlagPolicyOptions(
     bool KeepSanitizers = false,
     bool KeepLto = false,
     bool Freestanding = true,
-    string? SourceRoot = null);
+    string? SourceRoot = null,
+    string? Target = null);
 
 /// <summary>The flags to compile with, what happened to the user's flags, and what the policy added.</summary>
 /// <param name="Flags">The user's surviving flags in their order, followed by <see cref="Added"/>.</param>
@@ -105,7 +111,22 @@ public static class FlagPolicy
         SourceKind[]? Kinds = null);
 
     private const string CodeModelReason =
-        "PicCodeModel is {value}: the policy owns the code model, so {flag} becomes -mcmodel={value}; position-independent code must assume only ±2 GiB proximity; -mcmodel=large puts code in .ltext with clang ≥ 18";
+        "PicCodeModel is {value}: the policy owns the code model, so {flag} becomes {policy}; position-independent code must assume only ±2 GiB proximity; -mcmodel=large puts code in .ltext with clang ≥ 18";
+
+    /// <param name="Architecture">The first part of the target triple, up to a digit or '-' ("riscv" for riscv64-linux-gnu).</param>
+    /// <param name="CodeModel">The PicCodeModel value spelled differently on that architecture.</param>
+    /// <param name="Spelling">The -mcmodel= value passed instead.</param>
+    /// <param name="Why">Why, for the PG1002 reason.</param>
+    private sealed record CodeModelSpelling(string Architecture, string CodeModel, string Spelling, string Why);
+
+    /// <summary>
+    /// Where a code model's name means something else: on riscv "small" is medlow, whose lui + addi pairs build
+    /// absolute addresses (R_RISCV_HI20) in the low 2 GiB; medany reaches any symbol within ±2 GiB of the PC (auipc).
+    /// </summary>
+    private static readonly CodeModelSpelling[] CodeModelSpellings =
+    [
+        new("riscv", "small", "medany", "on riscv small is medlow, whose lui + addi pairs are absolute addresses; medany is the PC-relative model"),
+    ];
 
     private const string NoPicReason =
         "{flag} lets the compiler emit absolute addresses (R_X86_64_32S, R_X86_64_64) that nothing rebases when the blob is loaded at an arbitrary address; the policy compiles with -fpic";
@@ -263,6 +284,32 @@ public static class FlagPolicy
         _ => SourceKind.C,
     };
 
+    /// <summary>
+    /// The target triple the flags name (<c>--target=T</c>, <c>--target T</c>, <c>-target T</c>; the last one wins), or null.
+    /// </summary>
+    public static string? TargetOf(IReadOnlyList<string> flags)
+    {
+        string? target = null;
+        for (int i = 0; i < flags.Count; i++)
+        {
+            if (flags[i].StartsWith("--target=", StringComparison.Ordinal)) target = flags[i]["--target=".Length..];
+            else if (flags[i] is "--target" or "-target" && i + 1 < flags.Count) target = flags[++i];
+        }
+        return string.IsNullOrWhiteSpace(target) ? null : target;
+    }
+
+    /// <summary>The -mcmodel= value the policy passes for <paramref name="codeModel"/> on <paramref name="target"/> (a triple, or null when unknown).</summary>
+    public static string CodeModelFlagValue(string codeModel, string? target) => CodeModelSpellingFor(codeModel, target)?.Spelling ?? codeModel;
+
+    private static CodeModelSpelling? CodeModelSpellingFor(string codeModel, string? target)
+    {
+        if (string.IsNullOrEmpty(target)) return null;
+        int end = 0;
+        while (end < target.Length && char.IsAsciiLetter(target[end])) end++;
+        string architecture = target[..end];
+        return Array.Find(CodeModelSpellings, s => s.CodeModel == codeModel && string.Equals(s.Architecture, architecture, StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>True for a value <c>-mcmodel=</c> accepts on some target (x86-64, aarch64, riscv, loongarch).</summary>
     public static bool IsValidCodeModel(string value) => value is not null && CodeModels.Contains(value);
 
@@ -297,6 +344,12 @@ public static class FlagPolicy
         if (!IsValidVisibility(options.Visibility))
             throw new ArgumentException($"'{options.Visibility}' is not a visibility; expected one of: {string.Join(", ", Visibilities)}", nameof(options));
 
+        // The code model as the target spells it: the policy adds and compares that; reasons name what was set.
+        string? target = TargetOf([.. userFlags, .. additional]) ?? options.Target;
+        var spelling = CodeModelSpellingFor(options.CodeModel, target);
+        var setting = options;
+        if (spelling is not null) options = options with { CodeModel = spelling.Spelling };
+
         var removePatterns = remove.Where(p => !string.IsNullOrWhiteSpace(p)).Select(p => p.Trim()).ToArray();
         var changes = new List<FlagChange>();
         var reported = new HashSet<string>(StringComparer.Ordinal);
@@ -314,7 +367,7 @@ public static class FlagPolicy
                 Report(text, FlagChangeKind.Removed, RemoveFlagsReason);
                 continue;
             }
-            if (unit.Length > 1 || Decide(unit[0], options) is not { } drop)
+            if (unit.Length > 1 || Decide(unit[0], options, setting, spelling) is not { } drop)
             {
                 survivors.Add(unit);
                 continue;
@@ -341,13 +394,18 @@ public static class FlagPolicy
     /// What the rule table does with one flag: null keeps it; otherwise it is dropped, and reported
     /// when <c>Kind</c> is set.
     /// </summary>
-    private static (FlagChangeKind? Kind, string Reason)? Decide(string flag, FlagPolicyOptions options)
+    private static (FlagChangeKind? Kind, string Reason)? Decide(string flag, FlagPolicyOptions options, FlagPolicyOptions setting, CodeModelSpelling? spelling)
     {
         var rule = Array.Find(Rules, r => Glob(r.Pattern, flag));
         if (rule is null || IsKept(rule.KeptBy, options)) return null;
+        string value = rule.Category == Category.CodeModel && spelling is not null
+            ? $"{setting.CodeModel} ({spelling.Why})"
+            : ValueOf(rule.Category, options);
         string reason = rule.Reason
-            .Replace("{value}", ValueOf(rule.Category, options), StringComparison.Ordinal)
+            .Replace("{value}", value, StringComparison.Ordinal)
             .Replace("{flag}", flag, StringComparison.Ordinal);
+        if (reason.Contains("{policy}", StringComparison.Ordinal))
+            reason = reason.Replace("{policy}", string.Join(' ', PolicyFlagOf(rule.Category, options)), StringComparison.Ordinal);
         return rule.Action switch
         {
             RuleAction.Duplicate => (null, reason),

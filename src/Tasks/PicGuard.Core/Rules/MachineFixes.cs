@@ -18,7 +18,7 @@ public static class MachineFixes
         new("PG0001", ElfMachine.AArch64,
             "compile with -fpic -mcmodel=small or tiny (PicGuard's flag policy does); in assembly use adrp x0, sym + add x0, x0, :lo12:sym (or adr), not ldr x0, =sym or movz/movk #:abs_g*:sym, which are absolute"),
         new("PG0001", ElfMachine.RiscV,
-            "compile with -mcmodel=medany (set PicCodeModel=medany: medlow, which small means on RISC-V, builds addresses with an absolute lui + addi pair, R_RISCV_HI20/LO12) and -fpic; in assembly use lla or auipc + addi (PCREL_HI20/PCREL_LO12_I), not lui"),
+            "compile with -mcmodel=medany and -fpic (PicGuard's flag policy passes medany for PicCodeModel=small on RISC-V, where the compiler's small is medlow and builds addresses with an absolute lui + addi pair, R_RISCV_HI20/LO12); in assembly use lla or auipc + addi (PCREL_HI20/PCREL_LO12_I), not lui"),
         new("PG0001", ElfMachine.Arm,
             "compile with -fpic (PicGuard's flag policy does); in assembly build addresses from the PC (adr, or a literal holding sym - . added to pc, R_ARM_REL32), not movw/movt #:lower16:/#:upper16:sym (R_ARM_MOVW_ABS_NC/MOVT_ABS) or a literal holding sym (R_ARM_ABS32)"),
         new("PG0001", ElfMachine.LoongArch,
