@@ -22,11 +22,17 @@ BEGIN { object = file; OFS = "\t" }
     if ($3 == "unrecognized:") { typename = "unrecognized: " $4; i = 5 } else { typename = $3; i = 4 }
     name = ""; addend = ""
     if (sym != 0) {
-        i++                                   # symbol value
-        last = NF
-        if (rela) last = NF - 2
-        for (j = i; j <= last; j++) name = name (j > i ? " " : "") $j
-        if (rela) addend = ($(NF - 1) == "-" ? "-0x" : "+0x") $NF
+        # The name is what lies between the symbol's value and " + addend", as printed: names may hold or end in
+        # spaces (clang's ".L0 "), which splitting into fields would lose.
+        rest = $0
+        sub(/^ *[0-9a-f]+ +[0-9a-f]+ +(unrecognized: [0-9a-f]+|[^ ]+) +[0-9a-f]+ /, "", rest)
+        if (rela) {
+            addend = ($(NF - 1) == "-" ? "-0x" : "+0x") $NF
+            sub(/ [-+] [0-9a-f]+$/, "", rest)
+        } else {
+            sub(/^  /, "", rest)                  # REL rows put three spaces after the value
+        }
+        name = rest
     } else if (rela) {
         a = $NF
         addend = (substr(a, 1, 1) == "-") ? "-0x" substr(a, 2) : "+0x" a

@@ -136,8 +136,9 @@ public sealed partial class ReadelfDifferentialTests
     private const string LlvmReadelf = "llvm-readelf-19";
 
     /// <summary>
-    /// The machines added after the first four, both byte orders, and SHT_CREL: (label, clang target, extra flags,
-    /// machine, big-endian, ELF64). Each is built from the corpus source at three flag sets.
+    /// Every machine with a relocation table, both byte orders, and SHT_CREL, against llvm-readelf-19 (every type name
+    /// compared): (label, clang target, extra flags, machine, big-endian, ELF64). Each is built from the corpus source
+    /// at three flag sets.
     /// </summary>
     public static IEnumerable<object[]> LlvmMachines =>
     [
@@ -148,6 +149,9 @@ public sealed partial class ReadelfDifferentialTests
         ["powerpc64", "powerpc64-linux-gnu", "", ElfMachine.PowerPC64, true, true],
         ["powerpc64le", "powerpc64le-linux-gnu", "", ElfMachine.PowerPC64, false, true],
         ["s390x", "s390x-linux-gnu", "", ElfMachine.S390, true, true],
+        ["riscv64", "riscv64-linux-gnu", "", ElfMachine.RiscV, false, true],
+        ["i386", "i386-linux-gnu", "", ElfMachine.I386, false, false],
+        ["x86_64", "x86_64-linux-gnu", "", ElfMachine.X86_64, false, true],
         ["x86_64-crel", "x86_64-linux-gnu", Fuzzing.FuzzSeeds.Crel, ElfMachine.X86_64, false, true],
         ["aarch64_be-crel", "aarch64_be-linux-gnu", Fuzzing.FuzzSeeds.Crel, ElfMachine.AArch64, true, true],
         ["riscv64-crel", "riscv64-linux-gnu", Fuzzing.FuzzSeeds.Crel, ElfMachine.RiscV, false, true],
