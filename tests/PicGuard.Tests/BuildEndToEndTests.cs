@@ -60,6 +60,7 @@ public sealed class BuildEndToEndTests
         Assert.AreEqual("REL (Relocatable file)", Regex.Match(ReadElf("-hW", Blob(dir)), @"Type:\s+(.*)").Groups[1].Value.Trim());
         CollectionAssert.AreEqual(new[] { ".text" }, ExecutableSections(Blob(dir)));
         Assert.IsEmpty(new Checker(CheckOptions.Default with { CheckUndefinedSymbols = true }).CheckFile(Blob(dir)).Diagnostics);
+        PlacedImages.AssertDifferOnlyAtPatches(Blob(dir));
     }
 
     [TestMethod]
@@ -75,6 +76,7 @@ public sealed class BuildEndToEndTests
         Assert.AreEqual(0, r.ExitCode, r.All);
         CollectionAssert.AreEqual(new[] { ".text" }, ExecutableSections(Blob(dir)));
         Assert.DoesNotContain(".ltext", ReadElf("-SW", Blob(dir)));
+        PlacedImages.AssertDifferOnlyAtPatches(Blob(dir));
         foreach (var flag in new[] { "-flto", "-fsanitize=undefined", "-pg" })
             Assert.AreEqual(1, Count(r.All, $"PG1001: PicGuard flag policy removed '{flag}'"), $"{flag} must be reported once:\n{r.All}");
         StringAssert.Contains(r.All, "purgatory.csproj : warning PG1002: PicGuard flag policy overrides '-mcmodel=large'", "the policy's report points at the project, not at PicGuard's targets");

@@ -213,6 +213,34 @@ public sealed class LoaderTests
         StringAssert.Matches(largeOut, new Regex(@"error PG0012: 2 executable sections in a relocatable blob"));
     }
 
+    [TestMethod]
+    public void PicLoadImageBase_WritesTheImageBesideTheBlob_AndLoaderErrorsFailTheBuild()
+    {
+        using var dir = SampleSources();
+        SdkPackage.WriteProject(dir.Path, SdkPackage.SdkProject("<PicProfile>kexec-purgatory</PicProfile><PicEntryPoint>purgatory_start</PicEntryPoint><PicCFlags>-O2</PicCFlags>"), "purgatory.csproj");
+        var build = SdkPackage.Build(dir.Path, "-p:PicLoadImageBase=0x7f0000000000");
+        Assert.AreEqual(0, build.ExitCode, build.All);
+        string blob = dir["bin/Debug/purgatory.ro"], image = dir["bin/Debug/purgatory.image"];
+        StringAssert.Contains(build.All, "purgatory.ro placed at 0x7f0000000000 by the kexec_file loader");
+        CollectionAssert.AreEqual(PlaceFromReadelf(blob, 0x7f00_0000_0000), File.ReadAllBytes(image), "the image is the blob placed at the base");
+        PlacedImages.AssertDifferOnlyAtPatches(blob);
+
+        var noop = SdkPackage.Build(dir.Path, "-p:PicLoadImageBase=0x7f0000000000");
+        Assert.AreEqual(0, noop.ExitCode, noop.All);
+        Assert.DoesNotContain("placed at", noop.All, "nothing changed: the image is not written again");
+        var moved = SdkPackage.Build(dir.Path, "-p:PicLoadImageBase=0x100000000");
+        Assert.AreEqual(0, moved.ExitCode, moved.All);
+        CollectionAssert.AreEqual(PlaceFromReadelf(blob, 0x1_0000_0000), File.ReadAllBytes(image), "a new base writes a new image");
+
+        var misaligned = SdkPackage.Build(dir.Path, "-p:PicLoadImageBase=0x100000004");
+        Assert.AreNotEqual(0, misaligned.ExitCode);
+        StringAssert.Contains(misaligned.All, "error PG9004: purgatory.ro: PicLoadImageBase 0x100000004 is not a multiple of the blob's alignment 0x");
+        Assert.IsFalse(File.Exists(image), "no image of another base is left to be taken for this one");
+
+        var clean = SdkPackage.Dotnet(dir.Path, "clean", "-p:PicLoadImageBase=0x100000000");
+        Assert.AreEqual(0, clean.ExitCode, clean.All);
+    }
+
     // ---- the static verdict is the loader's -------------------------------------------------------
 
     [TestMethod]

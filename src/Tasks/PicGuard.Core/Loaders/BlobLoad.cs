@@ -8,7 +8,11 @@ using PicGuard.Rules;
 namespace PicGuard.Loaders;
 
 /// <summary>What <c>picguard load</c> and the <c>PicLoadImageBase</c> property ask: a blob, its profile, a base and values to set.</summary>
-public sealed record LoadRequest(string Path, Profile Profile, ulong Base, IReadOnlyList<SymbolValue> Values);
+public sealed record LoadRequest(string Path, Profile Profile, ulong Base, IReadOnlyList<SymbolValue> Values)
+{
+    /// <summary>How the caller names the base in messages: the option (<c>--base</c>) or the property (<c>PicLoadImageBase</c>).</summary>
+    public string BaseName { get; init; } = "--base";
+}
 
 /// <summary>The outcome of loading one blob: the findings (loader errors, bad input or options) and, when it loaded, the image.</summary>
 public sealed class LoadOutcome
@@ -85,14 +89,14 @@ public static class BlobLoad
             if (layout.Alignment != 0 && request.Base % layout.Alignment != 0)
             {
                 outcome.BadRequest = true;
-                Fail(RuleCatalog.BadConfiguration, $"--base 0x{request.Base:x} is not a multiple of the blob's alignment 0x{layout.Alignment:x}: the loader (kexec_add_buffer) places the blob at a multiple of its largest section alignment",
-                    $"use e.g. --base 0x{LoaderEngine.Align(request.Base, layout.Alignment):x}");
+                Fail(RuleCatalog.BadConfiguration, $"{request.BaseName} 0x{request.Base:x} is not a multiple of the blob's alignment 0x{layout.Alignment:x}: the loader (kexec_add_buffer) places the blob at a multiple of its largest section alignment",
+                    $"use e.g. {request.BaseName} 0x{LoaderEngine.Align(request.Base, layout.Alignment):x}");
                 return outcome;
             }
             if (layout.MemorySize > 0 && request.Base > ulong.MaxValue - (layout.MemorySize - 1))
             {
                 outcome.BadRequest = true;
-                Fail(RuleCatalog.BadConfiguration, $"--base 0x{request.Base:x}: the blob's 0x{layout.MemorySize:x} bytes would run past the end of the 64-bit address space");
+                Fail(RuleCatalog.BadConfiguration, $"{request.BaseName} 0x{request.Base:x}: the blob's 0x{layout.MemorySize:x} bytes would run past the end of the 64-bit address space");
                 return outcome;
             }
             var result = LoaderEngine.Load(elf, request.Profile, request.Base, request.Values);
