@@ -15,6 +15,7 @@ public sealed class BadConfigurationTests
     [DataRow("<PicLinkMode>PIE </PicLinkMode>", "", "PicLinkMode is 'PIE ', which is not accepted; use relocatable (default), pie or none")]
     [DataRow("<PicLinkMode>pie</PicLinkMode>", "", "PicEntryPoint is empty, but PicLinkMode=pie needs the name of the blob's entry symbol")]
     [DataRow("<PicMaxDiagnostics>lots</PicMaxDiagnostics>", "", "PicMaxDiagnostics is 'lots', which is not accepted; use a whole number of diagnostics per file, 0 for all")]
+    [DataRow("<PicMaxLoggedDiagnostics>-1</PicMaxLoggedDiagnostics>", "", "PicMaxLoggedDiagnostics is '-1', which is not accepted; use a whole number of diagnostics per build, 0 for all")]
     [DataRow("<PicCodeModel>smal</PicCodeModel>", "", "PicCodeModel is 'smal', which is not accepted; use small (default), medium, large, kernel")]
     [DataRow("", """<PicCheck Include="prebuilt" />""", "PicCheck item 'prebuilt' is 'prebuilt', which is not accepted; use an ELF object, executable or ar archive file; this is a directory")]
     [DataRow("", """<PicCheck Include="main.c" Profile="uefi" />""", "Profile metadata of PicCheck item 'main.c' is 'uefi', which is not accepted; use one of: generic, kexec-purgatory, efi-stub, startup")]

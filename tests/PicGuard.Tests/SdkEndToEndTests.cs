@@ -50,6 +50,35 @@ public sealed class SdkEndToEndTests
     }
 
     [TestMethod]
+    public void PicMaxLoggedDiagnostics_LogsTheFirstN_ThenOneOfEachNewCode_AndCountsTheRest()
+    {
+        using var dir = new TempDir();
+        // Eight objects with PG0001 each (different tables, so nothing collapses), then one with PG0002 only.
+        for (int i = 0; i < 8; i++)
+            Compile(dir.Path, $"k{i}.c", Sources.GlobalTable.Replace("table", $"table{i}"), Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        Compile(dir.Path, "got.c", Sources.ExternVariable, Gcc, "-O2", "-fpic", "-fvisibility=hidden");
+        string checks = string.Join(";", Enumerable.Range(0, 8).Select(i => $"k{i}.gcc.o")) + ";got.gcc.o";
+        SdkPackage.WriteProject(dir.Path, NoTargetsProject($"""<PicCheck Include="{checks}" />""", packageReference: $"""
+            <PackageReference Include="PicGuard.Sdk" Version="{SdkPackage.Version}" />
+            """).Replace("</PropertyGroup>", "<PicMaxLoggedDiagnostics>3</PicMaxLoggedDiagnostics></PropertyGroup>"));
+
+        var capped = SdkPackage.Build(dir.Path, "-v:n");
+
+        Assert.AreNotEqual(0, capped.ExitCode, capped.All);
+        string log = capped.All[..Math.Max(0, capped.All.IndexOf("Build FAILED.", StringComparison.Ordinal))];
+        var logged = System.Text.RegularExpressions.Regex.Matches(log, @"^.*\.o : error (PG\d+): (?!>>>)", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value).ToList();
+        CollectionAssert.AreEqual(new[] { "PG0001", "PG0001", "PG0001", "PG0002" }, logged, capped.All);
+        StringAssert.Contains(capped.All, "more finding(s) not logged (PicMaxLoggedDiagnostics=3");
+
+        var all = SdkPackage.Build(dir.Path, "-v:n", "-p:PicMaxLoggedDiagnostics=0");
+        string allLog = all.All[..Math.Max(0, all.All.IndexOf("Build FAILED.", StringComparison.Ordinal))];
+        int allErrors = System.Text.RegularExpressions.Regex.Matches(allLog, @"^.*\.o : error PG\d+: (?!>>>)", System.Text.RegularExpressions.RegexOptions.Multiline).Count;
+        Assert.IsGreaterThanOrEqualTo(9, allErrors, all.All);
+        Assert.DoesNotContain("not logged", all.All);
+    }
+
+    [TestMethod]
     public void CleanObject_Passes_AndNoOpBuildSkipsTheCheck_UntilTheObjectChanges()
     {
         using var dir = new TempDir();

@@ -19,6 +19,7 @@ public sealed class PicCheckSettings : Microsoft.Build.Utilities.Task
     public bool HasInputs { get; set; }
     public string? LoadAddress { get; set; }
     public string? MaxDiagnostics { get; set; }
+    public string? MaxLoggedDiagnostics { get; set; }
     public string? CodeModel { get; set; }
     public string? Visibility { get; set; }
     public ITaskItem[] Checks { get; set; } = [];
@@ -38,6 +39,7 @@ public sealed class PicCheckSettings : Microsoft.Build.Utilities.Task
                 "PicEntryPoint is empty, but PicLinkMode=pie needs the name of the blob's entry symbol (e.g. <PicEntryPoint>purgatory_start</PicEntryPoint>)");
         Settings.TryLoadAddress(Log, LoadAddress, ProjectFile, out _);
         Settings.TryMaxDiagnostics(Log, MaxDiagnostics, ProjectFile, out _);
+        Settings.TryMaxLoggedDiagnostics(Log, MaxLoggedDiagnostics, ProjectFile, out _);
         if (CodeModel is not null && !FlagPolicy.IsValidCodeModel(CodeModel))
             Bad("PicCodeModel", CodeModel, Settings.CodeModels);
         if (Visibility is not null && !FlagPolicy.IsValidVisibility(Visibility))

@@ -34,6 +34,13 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
     /// <summary>Most diagnostics listed per file (property PicMaxDiagnostics; 0 = all).</summary>
     public string? MaxDiagnostics { get; set; }
 
+    /// <summary>
+    /// Most findings logged to MSBuild by this check (property PicMaxLoggedDiagnostics; 0 = all), as a compiler's error
+    /// limit: past it findings are counted, and only the first of each code not yet logged is still logged, so every code
+    /// (and its NoWarn/WarningsAsErrors) still shows and a failing check still fails the build.
+    /// </summary>
+    public string? MaxLoggedDiagnostics { get; set; }
+
     /// <summary>Accepted findings (items PicSuppress: Include = code, metadata Symbol, Section, File, Justification).</summary>
     public ITaskItem[] Suppressions { get; set; } = [];
 
@@ -50,6 +57,8 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
     public override bool Execute()
     {
         if (!TryOptions(out var options, out var defaultProfile)) return false;
+        if (!Settings.TryMaxLoggedDiagnostics(Log, MaxLoggedDiagnostics, ProjectFile, out int maxLogged)) return false;
+        var logged = new LoggedDiagnostics(maxLogged);
 
         // Findings as MSBuild counts them (one per logged error or warning) and the places they stand for.
         int errors = 0, warnings = 0, errorPlaces = 0, warningPlaces = 0, suppressed = 0, omitted = 0;
@@ -82,7 +91,8 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
                 var item = run[i].Item;
                 RelocationCount = (int)Math.Min(int.MaxValue, RelocationCount + result.Relocations);
                 foreach (var d in result.Diagnostics)
-                    TaskLog.Diagnostic(Log, d, item.ItemSpec);
+                    if (logged.Admit(d))
+                        TaskLog.Diagnostic(Log, d, item.ItemSpec);
                 foreach (var (d, by) in result.Suppressed)
                     Log.LogMessage(MessageImportance.Normal, $"PicGuard: suppressed {d.Code} in {d.Object}: {d.Message}{(by.Justification is { Length: > 0 } j ? $" (justification: {j})" : "")}");
                 if (result.Omitted > 0)
@@ -99,15 +109,41 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
         // Code models that disagree among the bitcode inputs of the link (PG0013): one finding per group, over all the files.
         var across = new Checker(options).CodeModelConflicts(bitcode);
         foreach (var d in across.Diagnostics)
-            TaskLog.Diagnostic(Log, d, Files.FirstOrDefault(f => f.GetMetadata("FullPath") == d.File)?.ItemSpec ?? d.File);
+            if (logged.Admit(d))
+                TaskLog.Diagnostic(Log, d, Files.FirstOrDefault(f => f.GetMetadata("FullPath") == d.File)?.ItemSpec ?? d.File);
         errors += across.Diagnostics.Count(d => d.Severity == Severity.Error);
         warnings += across.Diagnostics.Count(d => d.Severity == Severity.Warning);
         errorPlaces += across.Errors;
         warningPlaces += across.Warnings;
         suppressed += across.Suppressed.Count;
+        if (logged.Unlogged > 0)
+            Log.LogMessage(MessageImportance.High,
+                $"PicGuard: {logged.Unlogged} more finding(s) not logged (PicMaxLoggedDiagnostics={maxLogged}; 0 logs all): `picguard check` lists them, or set the property.");
         Log.LogMessage(MessageImportance.Normal,
             $"PicGuard: checked {Files.Length} file(s), {RelocationCount} relocation(s): {Counted(errors, errorPlaces, "error")}, {Counted(warnings, warningPlaces, "warning")}, {suppressed} suppressed, {omitted} not listed.");
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>Which findings reach the MSBuild log under PicMaxLoggedDiagnostics: the first N, then the first of each code not yet logged.</summary>
+    private sealed class LoggedDiagnostics(int max)
+    {
+        private readonly HashSet<string> _codes = new(StringComparer.Ordinal);
+        private int _logged;
+
+        /// <summary>Findings counted but not logged.</summary>
+        public int Unlogged { get; private set; }
+
+        public bool Admit(Diagnostic d)
+        {
+            bool newCode = _codes.Add(d.Code);
+            if (max == 0 || _logged < max || newCode)
+            {
+                _logged++;
+                return true;
+            }
+            Unlogged++;
+            return false;
+        }
     }
 
     /// <summary>"3 error(s)", or "3 error(s) at 40 place(s)" when identical findings collapsed or some were not listed.</summary>

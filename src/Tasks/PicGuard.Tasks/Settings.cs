@@ -15,6 +15,7 @@ internal static class Settings
     public const string CodeModels = "small (default), medium, large, kernel; aarch64 tiny; riscv medlow, medany";
     public const string Visibilities = "hidden (default), default, protected or internal";
     public const string MaxDiagnosticsForm = "a whole number of diagnostics per file, 0 for all";
+    public const string MaxLoggedDiagnosticsForm = "a whole number of diagnostics per build, 0 for all";
     public const string SuppressCodes = "a PicGuard code such as PG0004, or a code glob such as PG00%2A (MSBuild expands a literal * against files)";
     public static string ProfileNames => "one of: " + Profiles.Names;
 
@@ -48,6 +49,19 @@ internal static class Settings
         TaskLog.BadValue(log, "PicMaxDiagnostics", value, MaxDiagnosticsForm, project);
         return false;
     }
+
+    /// <summary>PicMaxLoggedDiagnostics: how many findings one check logs to MSBuild; empty means the default, 0 all.</summary>
+    public static bool TryMaxLoggedDiagnostics(TaskLoggingHelper log, string? value, string? project, out int max)
+    {
+        max = DefaultMaxLoggedDiagnostics;
+        if (string.IsNullOrWhiteSpace(value)) return true;
+        if (int.TryParse(value.Trim(), out max) && max >= 0) return true;
+        TaskLog.BadValue(log, "PicMaxLoggedDiagnostics", value, MaxLoggedDiagnosticsForm, project);
+        return false;
+    }
+
+    /// <summary>PicMaxLoggedDiagnostics when not set, as in PicGuard.Sdk.props.</summary>
+    public const int DefaultMaxLoggedDiagnostics = 1000;
 
     /// <summary>PicSuppress items: Include is the code; metadata Symbol, Section, File (globs) and Justification.</summary>
     public static bool TrySuppressions(TaskLoggingHelper log, ITaskItem[] items, string? project, out List<Suppression> suppressions)
