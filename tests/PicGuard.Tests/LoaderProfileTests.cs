@@ -144,6 +144,22 @@ public sealed class LoaderProfileTests
         Assert.IsGreaterThan(0L, result.Relocations);
     }
 
+    [TestMethod]
+    public void Kexec_S390_OverflowIsASilentTruncation_NotAnErrorItPrints()
+    {
+        using var dir = new TempDir();
+        // A 32-bit absolute word in data: R_390_32, on s390x's list, stored truncated wherever the blob lands.
+        string obj = Assemble(dir, "word.s", ".text\n.globl f\nf:\n  br %r14\n.data\n.globl p\np: .long table\ntable: .quad 0\n", "s390x-linux-gnu");
+
+        var result = Check(obj, Profiles.KexecPurgatory);
+
+        var d = result.Diagnostics.Single();
+        Assert.AreEqual(("PG0007", Severity.Error, "R_390_32"), (d.Code, d.Severity, d.RelocationType));
+        StringAssert.Contains(d.Message, "(s390x kexec_file checks no field: it would store the truncated value");
+        Assert.DoesNotContain("Overflow in relocation type", d.Message, "the s390 loader prints no such error");
+        Assert.IsEmpty(Check(obj, Profiles.KexecPurgatory with { DefaultLoadAddress = new LoadAddress(0x100000, 0x7fff_ffff) }).Diagnostics, "below 2 GiB the value fits");
+    }
+
     /// <summary>A riscv purgatory that only reads globals: no PCREL_LO12_S, which the riscv loader lacks.</summary>
     private const string RiscvPurgatory = """
         static const unsigned char expected[32] = { 1, 2, 3 };

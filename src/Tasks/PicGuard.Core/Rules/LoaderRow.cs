@@ -44,6 +44,9 @@ public sealed record LoaderRow(ElfMachine Machine, string Loader, string Source,
     /// </summary>
     public IReadOnlyList<string> ExcludedSections { get; init; } = [];
 
+    /// <summary>The loader stores each value truncated to its field without checking it (riscv64 and s390x kexec_file): an overflow is silent.</summary>
+    public bool TruncatesFields { get; init; }
+
     /// <summary>What else the reader of docs/profiles.md should know about this row (a rewrite the caller does, a version difference).</summary>
     public string? Note { get; init; }
 

@@ -437,7 +437,7 @@ internal sealed class ObjectChecker
             Int128 low = load.Low + target + r.Addend, high = load.High + target + r.Addend;
             if (type.Fits(low) && type.Fits(high)) return null;
             Int128 bad = type.Fits(high) ? low : high;
-            return $"{type.Name} against {TargetName(relocationSection, r)} overflows when the blob is placed at {(load.IsSingle ? load.ToString() : $"{load} (e.g. at 0x{(bad == high ? load.High : load.Low):x})")}: value {RelocationType.Hex(bad)} does not fit its {type.RangeDescription} (kexec: 'Overflow in relocation type {r.Type}')";
+            return $"{type.Name} against {TargetName(relocationSection, r)} overflows when the blob is placed at {(load.IsSingle ? load.ToString() : $"{load} (e.g. at 0x{(bad == high ? load.High : load.Low):x})")}: value {RelocationType.Hex(bad)} does not fit its {type.RangeDescription} {OverflowVerdict(r.Type)}";
         }
         Int128 distance = target + r.Addend - placeOffset;
         return type.Fits(distance) ? null
@@ -469,6 +469,11 @@ internal sealed class ObjectChecker
             : $"computes 0x{value:x} and fails with '{LoaderEngine.OverflowMessage(_loaderArchitecture!, r.Type, value)}' ({formula.Describe()})";
         return $"{type.Name} against {TargetName(relocationSection, r)} overflows when the blob is placed at {at}: the {_profile.Name} loader {loaderSays}";
     }
+
+    /// <summary>What the loader does with a value that does not fit: the kexec error, or, for a row that checks no field, the silent truncation.</summary>
+    private string OverflowVerdict(uint type) => _loader is { TruncatesFields: true } loader
+        ? $"({_table!.Name} {loader.Loader} checks no field: it would store the truncated value, and the blob would use a wrong address)"
+        : $"(kexec: 'Overflow in relocation type {type}')";
 
     /// <summary>Where a section starts in the loaded image: link addresses for linked files; for objects, the loader engine's layout (file data in order, then zero-filled), aligned.</summary>
     private ulong ImageOffset(uint section)

@@ -80,6 +80,7 @@ public static class Profiles
                     "R_RISCV_ALIGN", "R_RISCV_RELAX", "R_RISCV_64",
                 ],
                 AppliedAnywhere = ["R_RISCV_64"],
+                TruncatesFields = true,
                 Note = "no R_RISCV_PCREL_LO12_S (a store to a global) and no R_RISCV_32_PCREL (.eh_frame); PCREL_LO12_I is taken as the instruction after its PCREL_HI20; no field is range-checked",
             },
             new(ElfMachine.S390, "kexec_file", "arch/s390/kernel/machine_kexec_file.c, arch_kexec_apply_relocations_add, and machine_kexec_reloc.c, arch_kexec_do_relocs", "Unknown rela relocation: {type}")
@@ -91,6 +92,7 @@ public static class Profiles
                     "R_390_PC32DBL", "R_390_PC32", "R_390_PC64", "R_390_RELATIVE", "R_390_PLT32DBL",
                 ],
                 AppliedAnywhere = ["R_390_64", "R_390_RELATIVE"],
+                TruncatesFields = true,
                 Note = "R_390_PLT32DBL is rewritten to R_390_PC32DBL before it is applied; no field is range-checked",
             },
             new(ElfMachine.PowerPC64, "kexec_file", "include/linux/kexec.h, the generic arch_kexec_apply_relocations_add (powerpc has none of its own)", "RELA relocation unsupported.")
