@@ -4,7 +4,7 @@ and builds what this needs. Every timed command runs under /usr/bin/time for CPU
 RSS; wall time is taken around it with a monotonic clock. Tools are run alternately, round by
 round, and medians are reported.
 
-    bench.py PICGUARD [--jit PICGUARD.DLL] [--kernel-modules DIR] [--rounds N] [--only corpus,kernel,scaling,small,msbuild]
+    bench.py PICGUARD [--jit PICGUARD.DLL] [--kernel-modules DIR] [--rounds N] [--only corpus,kernel,scaling,small,msbuild,piccheck]
 
 PICGUARD is the command users run: build/bench.sh passes the picguard that `dotnet tool install`
 put into a temporary tool path from the packages build/pack.sh wrote.
@@ -230,13 +230,53 @@ def msbuild(rounds):
         print(f"no-op ratio: {pic / base:.2f}x wall, {cpu:.2f}x CPU (target <= 1.10x)\n")
 
 
+def piccheck(picguard, rounds, modules):
+    """The kernel modules as PicCheck items of one `dotnet build` (default properties) beside the installed CLI's default
+    check of the same files; also the PicValidate task's own time (MSBuild's performance summary)."""
+    paths = sorted(glob.glob(os.path.join(modules, "**", "*.ko"), recursive=True))
+    print(f"## MSBuild: {len(paths)} kernel modules as PicCheck items of one `dotnet build`, beside `picguard check` ({rounds} alternating runs)\n")
+    feed = os.path.join(REPO, "artifacts", "packages")
+    version = re.search(r"PicGuard\.Sdk\.(.+)\.nupkg$", sorted(glob.glob(os.path.join(feed, "PicGuard.Sdk.*.nupkg")))[-1]).group(1)
+    with tempfile.TemporaryDirectory(prefix="picguard-piccheck-") as dir:
+        env = dict(os.environ, NUGET_PACKAGES=os.path.join(dir, "nuget-packages"), DOTNET_CLI_TELEMETRY_OPTOUT="1", DOTNET_NOLOGO="1")
+        project = os.path.join(dir, "modules")
+        os.makedirs(project)
+        with open(os.path.join(project, "NuGet.config"), "w") as f:
+            f.write(f'<?xml version="1.0" encoding="utf-8"?>\n<configuration><packageSources>'
+                    f'<add key="picguard-local" value="{feed}" /></packageSources></configuration>\n')
+        with open(os.path.join(project, "modules.csproj"), "w") as f:
+            f.write(f'<Project Sdk="PicGuard.Sdk/{version}">\n'
+                    '  <PropertyGroup><EnableDefaultPicSourceItems>false</EnableDefaultPicSourceItems><PicLinkMode>none</PicLinkMode></PropertyGroup>\n'
+                    f'  <ItemGroup><PicCheck Include="{os.path.join(modules, "**", "*.ko")}" /></ItemGroup>\n'
+                    '</Project>\n')
+        # Restore once; every timed build then checks again (a failed check writes no stamp) on a fresh MSBuild node.
+        build = ["dotnet", "build", "-nologo", "-v:q", "-nodeReuse:false", "-clp:PerformanceSummary"]
+        timed(["dotnet", "restore", "-nologo", "-v:q"], cwd=project, env=env)
+        runs, task_ms = {"dotnet build (PicCheck items)": [], "picguard check": []}, []
+        for _ in range(rounds):
+            run, _ = timed([*build, "--no-restore"], cwd=project, env=env)
+            runs["dotnet build (PicCheck items)"].append(run)
+            runs["picguard check"].append(timed([picguard, "check", *paths])[0])
+        for _ in range(rounds):
+            out = subprocess.run([*build, "--no-restore"], cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+            m = re.search(r"(\d+) ms\s+PicValidate\s", out)
+            if m:
+                task_ms.append(int(m.group(1)))
+        cli = median(r.wall for r in runs["picguard check"])
+        rows = [[name, f"{median(r.wall for r in rs):.3f}", f"{median(r.cpu for r in rs):.3f}", f"{median(r.wall for r in rs) / cli:.2f}x"] for name, rs in runs.items()]
+        table(["command", "median wall s", "median CPU s", "vs picguard check"], rows)
+        if task_ms:
+            print(f"PicValidate task alone (MSBuild performance summary, median of {len(task_ms)}): {median(task_ms) / 1000:.3f} s, "
+                  f"{median(task_ms) / 1000 / cli:.2f}x the CLI (target <= 1.5x)\n")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("picguard")
     parser.add_argument("--jit", help="picguard.dll of the framework-dependent build, for the small-object comparison")
     parser.add_argument("--kernel-modules", help="a directory holding a kernel package's .ko files (build/bench.sh unpacks one)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", default="corpus,kernel,scaling,small,msbuild")
+    parser.add_argument("--only", default="corpus,kernel,scaling,small,msbuild,piccheck")
     args = parser.parse_args()
     parts = args.only.split(",")
     with tempfile.TemporaryDirectory(prefix="picguard-small-") as dir:
@@ -254,6 +294,8 @@ def main():
             small_object(args.picguard, args.jit, max(args.rounds, 20), small)
         if "msbuild" in parts:
             msbuild(args.rounds)
+        if "piccheck" in parts and args.kernel_modules:
+            piccheck(args.picguard, args.rounds, args.kernel_modules)
         print(f"load average {os.getloadavg()[0]:.2f} at end")
     sys.exit(0 if ok else 1)
 
