@@ -355,7 +355,7 @@ public sealed class LoaderTests
     /// <summary>
     /// The image the kexec_file loader makes of <paramref name="blob"/> at <paramref name="base"/>, from <c>readelf -SrsW</c>
     /// alone: allocated sections with data in header order at their alignment, zero-filled ones after the data aligned to
-    /// the largest of theirs, and R_X86_64_64/32/32S/PC32/PLT32 as the psABI defines them.
+    /// the largest of theirs, and the x86-64 and s390x types as the psABIs define them (s390x big-endian, *DBL in halfwords).
     /// </summary>
     private static byte[] PlaceFromReadelf(string blob, ulong @base)
     {
@@ -385,11 +385,24 @@ public sealed class LoaderTests
         foreach (var s in sections.Where(s => s.Flags.Contains('A') && s.Type != "NOBITS"))
             Array.Copy(file, (long)s.Offset, image, (long)offsets[s.Index], (long)s.Size);
 
+        bool s390 = Regex.IsMatch(ReadElf("-hW", blob), @"Machine:\s+IBM S/390");
+        void Put(int at, int width, ulong value)
+        {
+            for (int i = 0; i < width; i++)
+                image[at + (s390 ? width - 1 - i : i)] = (byte)(value >> (8 * i));
+        }
+        ulong Get(int at, int width)
+        {
+            ulong v = 0;
+            for (int i = 0; i < width; i++)
+                v |= (ulong)image[at + (s390 ? width - 1 - i : i)] << (8 * i);
+            return v;
+        }
         foreach (Match block in Regex.Matches(text, @"Relocation section '([^']+)' at offset 0x[0-9a-f]+ contains \d+ entr(?:y|ies):\n.*\n((?:[0-9a-f]{16}.*\n?)*)"))
         {
             var relocationSection = sections.Single(s => s.Name == block.Groups[1].Value);
             if (!offsets.TryGetValue(relocationSection.Info, out ulong patched)) continue; // patches an unallocated section
-            foreach (Match r in Regex.Matches(block.Groups[2].Value, @"^([0-9a-f]{16})\s+([0-9a-f]{16})\s+(R_X86_64_\w+)\s+[0-9a-f]{16}\s+.*?\s([+-])\s([0-9a-f]+)\s*$", RegexOptions.Multiline))
+            foreach (Match r in Regex.Matches(block.Groups[2].Value, @"^([0-9a-f]{16})\s+([0-9a-f]{16})\s+(R_(?:X86_64|390)_\w+)\s+[0-9a-f]{16}\s+.*?\s([+-])\s([0-9a-f]+)\s*$", RegexOptions.Multiline))
             {
                 ulong offset = Convert.ToUInt64(r.Groups[1].Value, 16);
                 int symbolIndex = (int)(Convert.ToUInt64(r.Groups[2].Value, 16) >> 32);
@@ -399,11 +412,21 @@ public sealed class LoaderTests
                 ulong p = @base + patched + offset;
                 ulong value = unchecked(s + (ulong)addend);
                 int at = (int)(patched + offset);
+                ulong pc = unchecked(value - p);
                 switch (r.Groups[3].Value)
                 {
-                    case "R_X86_64_64": BitConverter.GetBytes(value).CopyTo(image, at); break;
-                    case "R_X86_64_32": case "R_X86_64_32S": BitConverter.GetBytes((uint)value).CopyTo(image, at); break;
-                    case "R_X86_64_PC32": case "R_X86_64_PLT32": BitConverter.GetBytes((uint)unchecked(value - p)).CopyTo(image, at); break;
+                    case "R_X86_64_64": case "R_390_64": case "R_390_RELATIVE": Put(at, 8, value); break;
+                    case "R_X86_64_32": case "R_X86_64_32S": case "R_390_32": Put(at, 4, value); break;
+                    case "R_390_16": Put(at, 2, value); break;
+                    case "R_390_8": Put(at, 1, value); break;
+                    case "R_390_12": Put(at, 2, Get(at, 2) & 0xf000 | value & 0xfff); break;
+                    case "R_390_20": Put(at, 4, Get(at, 4) & 0xf00000ff | (value & 0xfff) << 16 | (value >> 12 & 0xff) << 8); break;
+                    case "R_X86_64_PC32": case "R_X86_64_PLT32": case "R_390_PC32": Put(at, 4, pc); break;
+                    case "R_390_PC16": Put(at, 2, pc); break;
+                    case "R_390_PC64": Put(at, 8, pc); break;
+                    case "R_390_PC32DBL": case "R_390_PLT32DBL": Put(at, 4, pc >> 1); break;
+                    case "R_390_PC16DBL": Put(at, 2, pc >> 1); break;
+                    case "R_X86_64_NONE": case "R_390_NONE": break;
                     default: Assert.Fail($"{r.Groups[3].Value}: not a type the kexec_file loader applies"); break;
                 }
             }
@@ -434,6 +457,33 @@ public sealed class LoaderTests
         }
         PlacedImages.AssertDifferOnlyAtPatches(policy);
         PlacedImages.AssertDifferOnlyAtPatches(kernelModel, firstBase: 0x100000, secondBase: 0x7fe0_0000);
+    }
+
+    [TestMethod]
+    public void S390xBlob_LoadsByteForByteAsFromReadelf_AtTwoBases()
+    {
+        using var dir = SampleSources();
+        string[] flags = ["--target=s390x-linux-gnu", "-ffreestanding", "-nostdinc", "-O2", "-fpic", "-fvisibility=hidden", "-include", HiddenHeader];
+        var objects = CSources.Select(c =>
+        {
+            string obj = dir[$"s390x.{Path.GetFileNameWithoutExtension(c)}.o"];
+            RunChecked(Clang, [.. flags, "-c", dir[c], "-o", obj]);
+            return obj;
+        }).ToList();
+        string blob = dir["s390x.ro"];
+        RunChecked(Lld, ["-r", .. objects, "-o", blob]);
+        string relocations = ReadElf("-rW", blob);
+        StringAssert.Contains(relocations, "R_390_PC32DBL");
+        StringAssert.Contains(relocations, "R_390_64", "the digest table's function pointers");
+        foreach (ulong b in new[] { 0x1_0000_0000UL, 0x3ff_f000_0000UL })
+        {
+            string image = dir[$"s390x.{b:x}.image"];
+            var (exit, output, err) = CliTests.Cli("load", blob, "--base", Hex(b), "-o", image);
+            Assert.AreEqual(0, exit, output + err);
+            CollectionAssert.AreEqual(PlaceFromReadelf(blob, b), File.ReadAllBytes(image), $"s390x at {Hex(b)}");
+        }
+        Assert.IsTrue(PlacedImages.AssertDifferOnlyAtPatches(blob) > 0);
+        Assert.IsFalse(new Checker(new CheckOptions(Profiles.KexecPurgatory)).CheckFile(blob).Diagnostics.Any(d => d.Code is "PG0006" or "PG0007" or "PG0008"));
     }
 
     // ---- the command line ------------------------------------------------------------------------

@@ -256,7 +256,7 @@ public static class LoaderEngine
 
     /// <summary>The loader's overflow message for a type number and value.</summary>
     public static string OverflowMessage(LoaderArchitecture arch, uint type, ulong value) =>
-        string.Format(System.Globalization.CultureInfo.InvariantCulture, arch.OverflowMessage, type, value);
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, arch.OverflowMessage ?? "", type, value);
 
     /// <summary>
     /// Loads <paramref name="elf"/> at <paramref name="base"/> as the profile's loader does: places the sections, applies every
@@ -355,17 +355,22 @@ public static class LoaderEngine
                 ulong value = unchecked(constant + (ulong)(long)slope * @base);
                 if (!formula.Fits(value))
                 {
+                    int bits = formula.Bits;
                     string check = formula.Check switch
                     {
-                        FieldCheck.ZeroExtended => $"the loader checks that the value zero-extends from {formula.Width * 8} bits",
-                        FieldCheck.SignExtended => $"the loader checks that the value sign-extends from {formula.Width * 8} bits",
-                        _ => $"the loader writes the low {formula.Width * 8} bits without a check; the code would reach 0x{SignExtend(value, formula.Width):x} instead",
+                        FieldCheck.ZeroExtended => $"the loader checks that the value zero-extends from {bits} bits",
+                        FieldCheck.SignExtended => $"the loader checks that the value sign-extends from {bits} bits",
+                        FieldCheck.UncheckedUnsigned => $"the loader writes the low {bits} bits without a check; the field would read 0x{value & ((1UL << bits) - 1):x} instead",
+                        _ => $"the loader writes the low {bits} bits without a check; the code would reach 0x{SignExtend(value, bits):x} instead",
                     };
-                    result.Errors.Add(new(RuleCatalog.PlacementOverflow, OverflowMessage(arch, type, value),
+                    string message = arch.OverflowMessage is not null && formula.Check is FieldCheck.ZeroExtended or FieldCheck.SignExtended
+                        ? OverflowMessage(arch, type, value)
+                        : $"{row.Name} value 0x{value:x} does not fit its {bits}-bit field: the loader writes it truncated, without an error";
+                    result.Errors.Add(new(RuleCatalog.PlacementOverflow, message,
                         [$"{row.Name} against {symbol.Name}{Addend(r.Addend)} at {where}", $"{check}; the blob is placed at 0x{@base:x}", "fix: " + RuleCatalog.PlacementOverflow.Fix]));
                     continue;
                 }
-                Write(image.AsSpan((int)placeOffset, formula.Width), value, elf.IsBigEndian);
+                WriteField(image.AsSpan((int)placeOffset, formula.Width), formula, value, elf.IsBigEndian);
                 result.Patches.Add(new(placeOffset, formula.Width));
             }
         }
@@ -374,9 +379,33 @@ public static class LoaderEngine
         return result;
     }
 
-    private static ulong SignExtend(ulong value, int width) => width >= 8 ? value : unchecked((ulong)((long)(value << (64 - width * 8)) >> (64 - width * 8)));
+    private static ulong SignExtend(ulong value, int bits) => bits >= 64 ? value : unchecked((ulong)((long)(value << (64 - bits)) >> (64 - bits)));
 
     private static string Addend(long addend) => addend == 0 ? "" : addend > 0 ? $"+0x{addend:x}" : $"-0x{-addend:x}";
+
+    /// <summary>Writes a computed value into its field as the loader does: shifted, then whole or into its bit field.</summary>
+    private static void WriteField(Span<byte> field, RelocationFormula formula, ulong value, bool bigEndian)
+    {
+        ulong v = value >> formula.Shift; // unsigned long arithmetic, as the loader's
+        switch (formula.Layout)
+        {
+            case FieldLayout.S390Displacement12:
+            {
+                ulong old = bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(field) : BinaryPrimitives.ReadUInt16LittleEndian(field);
+                Write(field, (old & 0xf000) | (v & 0xfff), bigEndian);
+                break;
+            }
+            case FieldLayout.S390Displacement20:
+            {
+                ulong old = bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(field) : BinaryPrimitives.ReadUInt32LittleEndian(field);
+                Write(field, (old & 0xf00000ff) | ((v & 0xfff) << 16) | ((v & 0xff000) >> 4), bigEndian);
+                break;
+            }
+            default:
+                Write(field, v, bigEndian);
+                break;
+        }
+    }
 
     private static void Write(Span<byte> field, ulong value, bool bigEndian)
     {

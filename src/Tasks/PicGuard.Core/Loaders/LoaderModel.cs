@@ -5,10 +5,10 @@ namespace PicGuard.Loaders;
 
 /// <summary>
 /// One machine's relocation function in a loader: the loader's own message for a value that does not fit (format items:
-/// {0} the type number, {1} the value). Where the function is and its message for a type it does not apply are the
+/// {0} the type number, {1} the value; null when it checks no field). Where the function is and its message for a type it does not apply are the
 /// profile's loader row (<see cref="LoaderRow"/>).
 /// </summary>
-public sealed record LoaderArchitecture(ElfMachine Machine, string OverflowMessage);
+public sealed record LoaderArchitecture(ElfMachine Machine, string? OverflowMessage);
 
 /// <summary>
 /// A loader, as data: how it places an object's sections (<see cref="LoaderEngine"/> implements the one placement
@@ -59,6 +59,8 @@ public static class LoaderModels
         "allocated sections with file data in section-header order, each at its sh_addralign, then the zero-filled ones after the data aligned to the largest of their alignments; the blob's base is a multiple of the largest alignment; the entry is e_entry rebased by the first executable section that contains it",
         [
             new(ElfMachine.X86_64, "Overflow in relocation type {0} value 0x{1:x}"),
+            // arch/s390/kernel/machine_kexec_file.c, arch_kexec_apply_relocations_add, and machine_kexec_reloc.c, arch_kexec_do_relocs: no field is checked.
+            new(ElfMachine.S390, null),
         ],
         [
             new(ElfMachine.X86_64, "R_X86_64_NONE", FormulaKind.Nothing, 0, FieldCheck.FullWidth),
@@ -67,6 +69,22 @@ public static class LoaderModels
             new(ElfMachine.X86_64, "R_X86_64_32S", FormulaKind.Absolute, 4, FieldCheck.SignExtended),
             new(ElfMachine.X86_64, "R_X86_64_PC32", FormulaKind.PcRelative, 4, FieldCheck.Unchecked),
             new(ElfMachine.X86_64, "R_X86_64_PLT32", FormulaKind.PcRelative, 4, FieldCheck.Unchecked),
+            new(ElfMachine.S390, "R_390_NONE", FormulaKind.Nothing, 0, FieldCheck.FullWidth),
+            new(ElfMachine.S390, "R_390_8", FormulaKind.Absolute, 1, FieldCheck.UncheckedUnsigned),
+            new(ElfMachine.S390, "R_390_12", FormulaKind.Absolute, 2, FieldCheck.UncheckedUnsigned) { Layout = FieldLayout.S390Displacement12 },
+            new(ElfMachine.S390, "R_390_16", FormulaKind.Absolute, 2, FieldCheck.UncheckedUnsigned),
+            new(ElfMachine.S390, "R_390_20", FormulaKind.Absolute, 4, FieldCheck.Unchecked) { Layout = FieldLayout.S390Displacement20 },
+            new(ElfMachine.S390, "R_390_32", FormulaKind.Absolute, 4, FieldCheck.UncheckedUnsigned),
+            new(ElfMachine.S390, "R_390_64", FormulaKind.Absolute, 8, FieldCheck.FullWidth),
+            new(ElfMachine.S390, "R_390_PC16", FormulaKind.PcRelative, 2, FieldCheck.Unchecked),
+            new(ElfMachine.S390, "R_390_PC16DBL", FormulaKind.PcRelative, 2, FieldCheck.Unchecked) { Shift = 1 },
+            new(ElfMachine.S390, "R_390_PC32DBL", FormulaKind.PcRelative, 4, FieldCheck.Unchecked) { Shift = 1 },
+            // Rewritten to R_390_PC32DBL before it is applied.
+            new(ElfMachine.S390, "R_390_PLT32DBL", FormulaKind.PcRelative, 4, FieldCheck.Unchecked) { Shift = 1 },
+            new(ElfMachine.S390, "R_390_PC32", FormulaKind.PcRelative, 4, FieldCheck.Unchecked),
+            new(ElfMachine.S390, "R_390_PC64", FormulaKind.PcRelative, 8, FieldCheck.FullWidth),
+            // *(unsigned long *)loc = val: the symbol's address plus the addend, like R_390_64.
+            new(ElfMachine.S390, "R_390_RELATIVE", FormulaKind.Absolute, 8, FieldCheck.FullWidth),
         ]);
 
     public static IReadOnlyList<LoaderModel> All { get; } = [KexecFile];

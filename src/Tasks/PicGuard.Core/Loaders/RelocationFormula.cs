@@ -27,6 +27,19 @@ public enum FieldCheck : byte
     /// the code goes elsewhere. PicGuard reports it (PG0007) where the loader would not.
     /// </summary>
     Unchecked,
+    /// <summary>As <see cref="Unchecked"/>, for a field the instruction or the data reads zero-extended (an unsigned displacement, a 32-bit pointer).</summary>
+    UncheckedUnsigned,
+}
+
+/// <summary>Where the value goes in the field.</summary>
+public enum FieldLayout : byte
+{
+    /// <summary>The low <see cref="RelocationFormula.Width"/> bytes, in the file's byte order.</summary>
+    Whole,
+    /// <summary>s390x R_390_12: the low 12 bits of a halfword, its top 4 bits kept.</summary>
+    S390Displacement12,
+    /// <summary>s390x R_390_20: DL (12 bits) at bits 16–27 and DH (8 bits) at bits 8–15 of a word, the rest kept.</summary>
+    S390Displacement20,
 }
 
 /// <summary>
@@ -36,15 +49,30 @@ public enum FieldCheck : byte
 /// </summary>
 public sealed record RelocationFormula(ElfMachine Machine, string TypeName, FormulaKind Kind, int Width, FieldCheck Check)
 {
+    /// <summary>Bits the value is shifted right before it is written (1 for s390x's halfword-counted *DBL types).</summary>
+    public int Shift { get; init; }
+
+    /// <summary>Where in the field the value goes.</summary>
+    public FieldLayout Layout { get; init; }
+
+    /// <summary>How many bits of the value the field holds, shift included: what the check is on.</summary>
+    public int Bits => Layout switch
+    {
+        FieldLayout.S390Displacement12 => 12,
+        FieldLayout.S390Displacement20 => 20,
+        _ => Width * 8 + Shift,
+    };
+
     /// <summary>The formula as text, for layouts and documentation: "S + A - P, 32-bit, unchecked".</summary>
     public string Describe() =>
         (Kind switch { FormulaKind.Nothing => "nothing written", FormulaKind.Absolute => "S + A", _ => "S + A - P" }) +
-        (Kind == FormulaKind.Nothing ? "" : $", {Width * 8}-bit") +
+        (Shift > 0 ? $" >> {Shift}" : "") +
+        (Kind == FormulaKind.Nothing ? "" : $", {Bits - Shift}-bit") +
         Check switch
         {
             FieldCheck.ZeroExtended => ", must zero-extend",
             FieldCheck.SignExtended => ", must sign-extend",
-            FieldCheck.Unchecked => ", written truncated without a check",
+            FieldCheck.Unchecked or FieldCheck.UncheckedUnsigned => ", written truncated without a check",
             _ => "",
         };
 
@@ -54,12 +82,13 @@ public sealed record RelocationFormula(ElfMachine Machine, string TypeName, Form
     /// </summary>
     internal (ulong Low, UInt128 Count) Accepted => Check switch
     {
-        FieldCheck.ZeroExtended => (0, (UInt128)1 << (Width * 8)),
-        FieldCheck.SignExtended or FieldCheck.Unchecked => (unchecked((ulong)-(1L << (Width * 8 - 1))), (UInt128)1 << (Width * 8)),
+        _ when Bits >= 64 => (0, (UInt128)1 << 64),
+        FieldCheck.ZeroExtended or FieldCheck.UncheckedUnsigned => (0, (UInt128)1 << Bits),
+        FieldCheck.SignExtended or FieldCheck.Unchecked => (unchecked((ulong)-(1L << (Bits - 1))), (UInt128)1 << Bits),
         _ => (0, (UInt128)1 << 64),
     };
 
-    /// <summary>Whether the loader (or, for an unchecked field, the code) accepts <paramref name="value"/>.</summary>
+    /// <summary>Whether the loader (or, for an unchecked field, the code) accepts <paramref name="value"/> (for a shifted field, before the shift).</summary>
     public bool Fits(ulong value)
     {
         var (low, count) = Accepted;
