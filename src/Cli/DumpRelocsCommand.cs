@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PicGuard.Elf;
+using PicGuard.Rules;
 
 namespace PicGuard.Cli;
 
@@ -7,7 +8,7 @@ namespace PicGuard.Cli;
 /// <c>picguard dump-relocs FILE...</c>: prints every relocation PicGuard decodes, one per line,
 /// in <see cref="RelocationDump"/>'s tab-separated form, so it can be compared with <c>readelf -rW</c>.
 /// Exit 0 when every object was read, 1 when some object is malformed (PG9001 on stderr), has a relocation section PicGuard
-/// cannot decode (PG9006) or is a thin archive's missing member (PG9003), 2 when a file is missing.
+/// cannot decode (PG9006), is a thin archive's missing member (PG9003) or is a directory (PG9001, as <c>check</c> says it), 2 when a file is missing.
 /// </summary>
 public static class DumpRelocsCommand
 {
@@ -25,6 +26,12 @@ public static class DumpRelocsCommand
         int exit = Program.ExitClean;
         foreach (var file in files)
         {
+            if (Checker.InputProblem(file) is { } problem)
+            {
+                stderr.WriteLine($"{file}: error {problem.Rule.Code}: {problem.Message}");
+                exit = problem.Rule == RuleCatalog.MissingInput ? Program.ExitUsage : Math.Max(exit, Program.ExitFindings);
+                continue;
+            }
             byte[] data;
             try
             {

@@ -453,16 +453,25 @@ public sealed class Checker
         }
     }
 
+    /// <summary>
+    /// Why <paramref name="path"/> cannot be an input, before it is opened: a directory (PG9001) or no such file (PG9003);
+    /// null when it is a file. Every command that reads inputs says it in these words.
+    /// </summary>
+    public static (Rule Rule, string Message)? InputProblem(string path)
+    {
+        if (Directory.Exists(path)) return (RuleCatalog.MalformedInput, $"'{path}' is a directory; name an ELF object or archive file");
+        if (!File.Exists(path)) return (RuleCatalog.MissingInput, $"input file '{path}' does not exist");
+        return null;
+    }
+
     /// <summary>Maps a file for checking, or says why it cannot be read (PG9001 for a directory, PG9003 otherwise).</summary>
     private FileContents? Open(string path, out CheckResult? failed)
     {
         failed = null;
         try
         {
-            if (Directory.Exists(path))
-                failed = Single(path, RuleCatalog.MalformedInput, $"'{path}' is a directory; name an ELF object or archive file");
-            else if (!File.Exists(path))
-                failed = Single(path, RuleCatalog.MissingInput, $"input file '{path}' does not exist");
+            if (InputProblem(path) is { } problem)
+                failed = Single(path, problem.Rule, problem.Message);
             else
                 return FileContents.Open(path);
         }

@@ -47,9 +47,9 @@ internal sealed class RelocationContext : IReadOnlyList<string>
         return lines;
     }
 
-    /// <summary>"referenced by func+0x1c (.text+0x3c) in object", as a string.</summary>
+    /// <summary>"referenced by func+0x1c (.text+0x3c) in object", or "referenced by .data+0x8 in object" when no function holds the place.</summary>
     public static string ReferencedBy(ObjectLocation place, string objectName) => place.Function is null
-        ? $"referenced by {place.Section}+0x{place.Offset:x} ({place.Section}+0x{place.Offset:x}) in {objectName}"
+        ? $"referenced by {place.Section}+0x{place.Offset:x} in {objectName}"
         : $"referenced by {place.Function}+0x{place.FunctionOffset:x} ({place.Section}+0x{place.Offset:x}) in {objectName}";
 
     /// <summary>Writes each line after "\n&gt;&gt;&gt; ", as <see cref="Diagnostic.WriteTo"/> does, piece by piece.</summary>
@@ -65,14 +65,17 @@ internal sealed class RelocationContext : IReadOnlyList<string>
             return;
         }
         writer.Write("\n>>> referenced by ");
-        writer.Write(_place.Function ?? _place.Section);
-        writer.Write("+0x");
-        Hex(writer, _place.Function is null ? _place.Offset : _place.FunctionOffset);
-        writer.Write(" (");
+        if (_place.Function is { } function)
+        {
+            writer.Write(function);
+            writer.Write("+0x");
+            Hex(writer, _place.FunctionOffset);
+            writer.Write(" (");
+        }
         writer.Write(_place.Section);
         writer.Write("+0x");
         Hex(writer, _place.Offset);
-        writer.Write(") in ");
+        writer.Write(_place.Function is null ? " in " : ") in ");
         writer.Write(_objectName);
         if (_source is { } source)
         {

@@ -111,3 +111,23 @@ public sealed class ElfSymbolTable
         return end < 0 ? ReadOnlySpan<byte>.Empty : rest.Slice(0, end);
     }
 }
+
+/// <summary>Names as readelf prints them: an ASCII control byte as <c>^</c> and its letter (<c>\x02</c> is <c>^B</c>, DEL is <c>^?</c>).</summary>
+public static class PrintableName
+{
+    /// <summary><paramref name="name"/> itself when it holds no control byte (no copy), otherwise the escaped form.</summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(name))]
+    public static string? Of(string? name)
+    {
+        if (name is null) return null;
+        if (name.AsSpan().IndexOfAnyInRange('\0', '\x1f') < 0 && name.IndexOf('\x7f') < 0) return name;
+        var sb = new System.Text.StringBuilder(name.Length + 8);
+        foreach (char c in name)
+        {
+            if (c < 0x20) sb.Append('^').Append((char)(c + 0x40));
+            else if (c == 0x7f) sb.Append("^?");
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+}

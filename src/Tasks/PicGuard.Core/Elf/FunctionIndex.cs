@@ -117,6 +117,6 @@ public sealed class FunctionIndex
     {
         if (_names[i] is { } name) return name;
         var table = _table!;
-        return _names[i] = table.Name(table[_symbols[i].Symbol]);
+        return _names[i] = PrintableName.Of(table.Name(table[_symbols[i].Symbol]));
     }
 }

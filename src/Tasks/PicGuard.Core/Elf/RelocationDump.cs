@@ -7,7 +7,7 @@ namespace PicGuard.Elf;
 /// <summary>
 /// One relocation as PicGuard decodes it, with the names <c>readelf -rW</c> shows for it:
 /// the relocation section, the place, the type, the symbol (the section's name for an
-/// STT_SECTION symbol) and the addend (none for SHT_REL).
+/// STT_SECTION symbol; a control byte as <c>^B</c>, as readelf prints it) and the addend (none for SHT_REL).
 /// </summary>
 /// <param name="Object">The file name, or <c>archive(member)</c> for an archive member, as readelf's "File:" line.</param>
 /// <param name="Section">Name of the SHT_REL/SHT_RELA/SHT_CREL section holding the entry.</param>
@@ -96,7 +96,7 @@ public static class RelocationDump
                 for (int i = 0; i < relocations.Count; i++)
                 {
                     var r = relocations[i];
-                    string symbol = r.SymbolIndex == 0 || symbols is null ? "" : SymbolName(elf, symbols, r.SymbolIndex);
+                    string symbol = r.SymbolIndex == 0 || symbols is null ? "" : PrintableName.Of(SymbolName(elf, symbols, r.SymbolIndex));
                     list.Add(new DumpedRelocation(objectName, sectionName, elf.Is64Bit, r.Offset, r.Type,
                         TypeName(table, r.Type), r.SymbolIndex, symbol, r.Addend, r.HasAddend));
                 }

@@ -39,8 +39,6 @@ public sealed class SourceLocator
     public static SourceLocator Build(ElfFile elf)
     {
         var sequences = new Dictionary<uint, List<LineSequence>>();
-        // The DWARF reader reads little-endian fields: a big-endian object's findings go without a line (the STT_FILE fallback still names the file).
-        if (elf.IsBigEndian) return new SourceLocator(elf, sequences);
         try
         {
             foreach (var sequence in ReadLineTable(elf))
@@ -88,7 +86,23 @@ public sealed class SourceLocator
     {
         _fileSymbols ??= FileSymbols.Read(_elf);
         string? name = _fileSymbols.For(sectionIndex, offset);
-        return name is null ? null : new SourcePosition(name, 0, 0);
+        // ld names an input that has no STT_FILE of its own after the input (STT_FILE "entry.o"): that is no source.
+        return name is null || !IsSourceName(name) ? null : new SourcePosition(name, 0, 0);
+    }
+
+    /// <summary>Extensions of the sources compilers and assemblers name in STT_FILE (C, C++, assembly, preprocessed).</summary>
+    private static readonly string[] SourceExtensions =
+        [".c", ".h", ".S", ".s", ".sx", ".asm", ".i", ".cc", ".cp", ".cpp", ".cxx", ".c++", ".C", ".ii", ".hh", ".hpp", ".m", ".mm", ".rs", ".zig", ".ll", ".f", ".f90", ".go", ".d"];
+
+    /// <summary>Whether an STT_FILE name is a source file (by its extension), not an object or archive the linker named.</summary>
+    public static bool IsSourceName(string name)
+    {
+        int dot = name.LastIndexOf('.');
+        if (dot < 0 || dot < name.LastIndexOf('/')) return false;
+        var extension = name.AsSpan(dot);
+        foreach (var e in SourceExtensions)
+            if (extension.SequenceEqual(e)) return true;
+        return false;
     }
 
     private static List<LineSequence> ReadLineTable(ElfFile elf)
@@ -111,7 +125,7 @@ public sealed class SourceLocator
             relocations = DebugSectionRelocations.Apply(elf, line, data);
         var str = (debugStr is { } s1 ? Contents(elf, s1) : null) ?? ReadOnlyMemory<byte>.Empty;
         var lineStr = (debugLineStr is { } s2 ? Contents(elf, s2) : null) ?? ReadOnlyMemory<byte>.Empty;
-        return LineProgram.Decode(data, new DebugStrings(str.Span, lineStr.Span), relocations);
+        return LineProgram.Decode(data, new DebugStrings(str.Span, lineStr.Span), relocations, elf.IsBigEndian);
     }
 
     /// <summary>The section's bytes, decompressed when SHF_COMPRESSED (zlib); null when they cannot be had.</summary>
@@ -124,8 +138,15 @@ public sealed class SourceLocator
         int headerSize = elf.Is64Bit ? 24 : 12;
         if (raw.Length < headerSize) return null;
         var header = raw.Span;
-        uint type = BinaryPrimitives.ReadUInt32LittleEndian(header);
-        ulong size = elf.Is64Bit ? BinaryPrimitives.ReadUInt64LittleEndian(header.Slice(8)) : BinaryPrimitives.ReadUInt32LittleEndian(header.Slice(4));
+        // Elf_Chdr, in the object's byte order.
+        uint type = elf.IsBigEndian ? BinaryPrimitives.ReadUInt32BigEndian(header) : BinaryPrimitives.ReadUInt32LittleEndian(header);
+        ulong size = (elf.Is64Bit, elf.IsBigEndian) switch
+        {
+            (true, true) => BinaryPrimitives.ReadUInt64BigEndian(header.Slice(8)),
+            (true, false) => BinaryPrimitives.ReadUInt64LittleEndian(header.Slice(8)),
+            (false, true) => BinaryPrimitives.ReadUInt32BigEndian(header.Slice(4)),
+            (false, false) => BinaryPrimitives.ReadUInt32LittleEndian(header.Slice(4)),
+        };
         const uint CompressZlib = 1;
         // zlib cannot expand data by much more than 1032 times: a larger claimed size is a lie.
         if (type != CompressZlib || size > MaxDecompressedSize || size > (ulong)raw.Length * 1100) return null;

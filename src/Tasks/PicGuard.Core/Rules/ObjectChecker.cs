@@ -393,7 +393,7 @@ internal sealed class ObjectChecker
         if (!symbol.IsInSection || symbol.SectionIndex >= (uint)_elf.Sections.Count) return null; // undefined: judged once linked
         var section = _elf.GetSection(symbol.SectionIndex);
         if (section.Index == place.Index || _allowedTarget[section.Index] || !section.IsExecutable) return null;
-        string name = symbol.Type == ElfSymbolType.Section ? "" : symbols.Name(symbol);
+        string name = symbol.Type == ElfSymbolType.Section ? "" : PrintableName.Of(symbols.Name(symbol));
         if (name.Length == 0)
         {
             // A section symbol plus addend: name the function there (PC-relative x86 addends are -4 for the field).
@@ -436,8 +436,17 @@ internal sealed class ObjectChecker
         {
             Int128 low = load.Low + target + r.Addend, high = load.High + target + r.Addend;
             if (type.Fits(low) && type.Fits(high)) return null;
-            Int128 bad = type.Fits(high) ? low : high;
-            return $"{type.Name} against {TargetName(relocationSection, r)} overflows when the blob is placed at {(load.IsSingle ? load.ToString() : $"{load} (e.g. at 0x{(bad == high ? load.High : load.Low):x})")}: value {RelocationType.Hex(bad)} does not fit its {type.RangeDescription} {OverflowVerdict(r.Type)}";
+            // The example is the lowest page-aligned base that fails (0x80000000 for a 32-bit signed field), so the value
+            // shown is an address the loader could really compute, not the top of a range such as 'any' plus the offset.
+            Int128 badBase = load.Low;
+            if (type.Fits(low) && type.Range is { } range)
+            {
+                badBase = range.Max - (target + r.Addend) + 1;
+                Int128 aligned = (badBase + 0xfff) & ~(Int128)0xfff;
+                badBase = aligned <= load.High ? aligned : badBase;
+            }
+            Int128 bad = badBase + target + r.Addend;
+            return $"{type.Name} against {TargetName(relocationSection, r)} overflows when the blob is placed at {(load.IsSingle ? load.ToString() : $"{load} (e.g. at 0x{(ulong)badBase:x})")}: value {RelocationType.Hex(bad)} does not fit its {type.RangeDescription} {OverflowVerdict(r.Type)}";
         }
         Int128 distance = target + r.Addend - placeOffset;
         return type.Fits(distance) ? null
@@ -525,9 +534,9 @@ internal sealed class ObjectChecker
                 var resolved = LoaderEngine.Resolve(_elf, layout!, symbols, i, withName: true);
                 (what, loaderMessage) = resolved.Placement switch
                 {
-                    SymbolPlacement.Undefined => ("undefined symbol", string.Format(model.UndefinedMessage, resolved.Name)),
-                    SymbolPlacement.Common => ("common symbol", string.Format(model.CommonMessage, resolved.Name)),
-                    SymbolPlacement.InvalidSection => ($"symbol in reserved section {resolved.RawSectionIndex}", string.Format(model.InvalidSectionMessage, resolved.RawSectionIndex, resolved.Name)),
+                    SymbolPlacement.Undefined => ("undefined symbol", string.Format(model.UndefinedMessage, PrintableName.Of(resolved.Name))),
+                    SymbolPlacement.Common => ("common symbol", string.Format(model.CommonMessage, PrintableName.Of(resolved.Name))),
+                    SymbolPlacement.InvalidSection => ($"symbol in reserved section {resolved.RawSectionIndex}", string.Format(model.InvalidSectionMessage, resolved.RawSectionIndex, PrintableName.Of(resolved.Name))),
                     _ => (what, null),
                 };
                 if (loaderMessage is null) continue;
@@ -538,11 +547,12 @@ internal sealed class ObjectChecker
             if (name.Length == 0 || Glob.MatchesAny(name, _options.AllowedUndefined)) continue;
             var places = ReferencesTo((uint)table.Index, i).Take(3).ToList();
             var context = places.Select(p => "referenced by " + p.Text).ToList();
+            string shown = PrintableName.Of(name);
             context.Add("fix: " + (what == "common symbol" ? "compile with -fno-common (or initialise the variable) so it is defined in .bss; the loader allocates no common symbols" : rule.Fix));
             string loaderSays = loaderMessage is null ? "the loader resolves no symbols" : $"the {_profile.Name} loader fails with '{loaderMessage}'";
             Add(new Diagnostic(rule, severity, _path, _objectName,
-                $"{what} '{name}'{(symbol.Binding == ElfSymbolBinding.Weak ? " (weak)" : "")}: {loaderSays}", context,
-                places.FirstOrDefault().Location, Target: $"'{name}'")
+                $"{what} '{shown}'{(symbol.Binding == ElfSymbolBinding.Weak ? " (weak)" : "")}: {loaderSays}", context,
+                places.FirstOrDefault().Location, Target: $"'{shown}'")
             { Symbol = name, Source = places.FirstOrDefault().Source });
         }
     }
@@ -581,7 +591,8 @@ internal sealed class ObjectChecker
             {
                 if (relocations[i].SymbolIndex != symbol) continue;
                 var (location, source) = Place(patched, relocations[i].Offset);
-                found.Add(($"{location.Describe()} ({location.Section}+0x{location.Offset:x}){(source is null ? "" : " at " + source)}", location, source));
+                string where = location.Function is null ? location.Describe() : $"{location.Describe()} ({location.Section}+0x{location.Offset:x})";
+                found.Add(($"{where}{(source is null ? "" : " at " + source)}", location, source));
             }
             foreach (var f in found) yield return f;
         }
@@ -765,7 +776,7 @@ internal sealed class ObjectChecker
         var symbol = symbols[r.SymbolIndex];
         if (symbol.Type == ElfSymbolType.Section && symbol.IsInSection && symbol.SectionIndex < (uint)_elf.Sections.Count)
             return $"section {_elf.SectionName(_elf.GetSection(symbol.SectionIndex))}{Addend(r.Addend)}";
-        string name = symbols.Name(symbol);
+        string name = PrintableName.Of(symbols.Name(symbol));
         return $"'{(name.Length == 0 ? $"symbol #{r.SymbolIndex}" : name)}'";
     }
 

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace PicGuard.Elf.Dwarf;
 
 /// <summary>
@@ -13,8 +11,9 @@ internal sealed class DebugSectionRelocations
 {
     private readonly Dictionary<int, uint> _addressSections = new();
     private readonly List<int> _unresolved = new();
+    private readonly bool _bigEndian;
 
-    private DebugSectionRelocations() { }
+    private DebugSectionRelocations(bool bigEndian) => _bigEndian = bigEndian;
 
     /// <summary>The section of the symbol the absolute relocation at <paramref name="fieldOffset"/> names, if any.</summary>
     public uint? SectionOfField(int fieldOffset) =>
@@ -31,7 +30,7 @@ internal sealed class DebugSectionRelocations
     /// <summary>Applies every SHT_REL/SHT_RELA section that patches <paramref name="target"/> to <paramref name="data"/>, in place.</summary>
     public static DebugSectionRelocations Apply(ElfFile elf, ElfSection target, byte[] data)
     {
-        var result = new DebugSectionRelocations();
+        var result = new DebugSectionRelocations(elf.IsBigEndian);
         foreach (var section in elf.Sections)
         {
             if (!ElfFile.IsRelocationSection(section.Type) || section.Info != (uint)target.Index) continue;
@@ -49,7 +48,7 @@ internal sealed class DebugSectionRelocations
         var (kind, width) = Classify(machine, r.Type);
         if (kind == Kind.None) return;
         int offset = r.Offset <= int.MaxValue ? (int)r.Offset : -1;
-        int span = kind is Kind.SetUleb128 or Kind.SubUleb128 ? 1 : width;
+        int span = kind is Kind.SetUleb128 or Kind.AddUleb128 or Kind.SubUleb128 ? 1 : width;
         if (offset < 0 || offset > data.Length - span)
         {
             if (offset >= 0 && offset < data.Length) _unresolved.Add(offset);
@@ -87,10 +86,14 @@ internal sealed class DebugSectionRelocations
             case Kind.Set6:
                 field[0] = (byte)(field[0] & 0xc0 | (byte)(value & 0x3f));
                 break;
+            case Kind.Add6:
+                field[0] = (byte)(field[0] & 0xc0 | (byte)((ulong)(field[0] & 0x3f) + s + (ulong)r.Addend & 0x3f));
+                break;
             case Kind.Sub6:
                 field[0] = (byte)(field[0] & 0xc0 | (byte)((ulong)(field[0] & 0x3f) - s - (ulong)r.Addend & 0x3f));
                 break;
             case Kind.SetUleb128:
+            case Kind.AddUleb128:
             case Kind.SubUleb128:
                 if (!RewriteUleb128(field, kind, s + (ulong)r.Addend)) _unresolved.Add(offset);
                 break;
@@ -110,7 +113,7 @@ internal sealed class DebugSectionRelocations
             length++;
             if ((b & 0x80) == 0) break;
         }
-        ulong value = kind == Kind.SetUleb128 ? operand : current - operand;
+        ulong value = kind switch { Kind.SetUleb128 => operand, Kind.AddUleb128 => current + operand, _ => current - operand };
         if (length < 10 && value >> (7 * length) != 0) return false;
         for (int i = 0; i < length; i++)
         {
@@ -121,26 +124,24 @@ internal sealed class DebugSectionRelocations
         return true;
     }
 
-    private static ulong Read(ReadOnlySpan<byte> field, int width) => width switch
+    /// <summary>A field of 1, 2, 3 (LoongArch ADD24/SUB24), 4 or 8 bytes in the object's byte order.</summary>
+    private ulong Read(ReadOnlySpan<byte> field, int width)
     {
-        1 => field[0],
-        2 => BinaryPrimitives.ReadUInt16LittleEndian(field),
-        4 => BinaryPrimitives.ReadUInt32LittleEndian(field),
-        _ => BinaryPrimitives.ReadUInt64LittleEndian(field),
-    };
-
-    private static void Write(Span<byte> field, int width, ulong value)
-    {
-        switch (width)
-        {
-            case 1: field[0] = (byte)value; break;
-            case 2: BinaryPrimitives.WriteUInt16LittleEndian(field, (ushort)value); break;
-            case 4: BinaryPrimitives.WriteUInt32LittleEndian(field, (uint)value); break;
-            default: BinaryPrimitives.WriteUInt64LittleEndian(field, value); break;
-        }
+        ulong value = 0;
+        if (_bigEndian)
+            for (int i = 0; i < width; i++) value = value << 8 | field[i];
+        else
+            for (int i = width - 1; i >= 0; i--) value = value << 8 | field[i];
+        return value;
     }
 
-    private enum Kind { None, Unknown, Absolute, Set, Add, Subtract, Set6, Sub6, SetUleb128, SubUleb128 }
+    private void Write(Span<byte> field, int width, ulong value)
+    {
+        for (int i = 0; i < width; i++)
+            field[_bigEndian ? width - 1 - i : i] = (byte)(value >> (8 * i));
+    }
+
+    private enum Kind { None, Unknown, Absolute, Set, Add, Subtract, Set6, Add6, Sub6, SetUleb128, AddUleb128, SubUleb128 }
 
     private const ushort MachineArm = 40;
 
@@ -177,6 +178,29 @@ internal sealed class DebugSectionRelocations
         (ElfMachine.RiscV, 61) => (Kind.SubUleb128, 0),
         ((ElfMachine)MachineArm, 0) => (Kind.None, 0),
         ((ElfMachine)MachineArm, 2) => (Kind.Absolute, 4), // R_ARM_ABS32
+        (ElfMachine.S390, 0) => (Kind.None, 0),
+        (ElfMachine.S390, 4) => (Kind.Absolute, 4),      // R_390_32
+        (ElfMachine.S390, 22) => (Kind.Absolute, 8),     // R_390_64
+        (ElfMachine.PowerPC64, 0) => (Kind.None, 0),
+        (ElfMachine.PowerPC64, 1) => (Kind.Absolute, 4), // R_PPC64_ADDR32
+        (ElfMachine.PowerPC64, 38) => (Kind.Absolute, 8), // R_PPC64_ADDR64
+        (ElfMachine.LoongArch, 0 or 100 or 102) => (Kind.None, 0), // R_LARCH_NONE, RELAX, ALIGN
+        (ElfMachine.LoongArch, 1) => (Kind.Absolute, 4), // R_LARCH_32
+        (ElfMachine.LoongArch, 2) => (Kind.Absolute, 8), // R_LARCH_64
+        (ElfMachine.LoongArch, 47) => (Kind.Add, 1),
+        (ElfMachine.LoongArch, 48) => (Kind.Add, 2),
+        (ElfMachine.LoongArch, 49) => (Kind.Add, 3),
+        (ElfMachine.LoongArch, 50) => (Kind.Add, 4),
+        (ElfMachine.LoongArch, 51) => (Kind.Add, 8),
+        (ElfMachine.LoongArch, 52) => (Kind.Subtract, 1),
+        (ElfMachine.LoongArch, 53) => (Kind.Subtract, 2),
+        (ElfMachine.LoongArch, 54) => (Kind.Subtract, 3),
+        (ElfMachine.LoongArch, 55) => (Kind.Subtract, 4),
+        (ElfMachine.LoongArch, 56) => (Kind.Subtract, 8),
+        (ElfMachine.LoongArch, 105) => (Kind.Add6, 1),
+        (ElfMachine.LoongArch, 106) => (Kind.Sub6, 1),
+        (ElfMachine.LoongArch, 107) => (Kind.AddUleb128, 0),
+        (ElfMachine.LoongArch, 108) => (Kind.SubUleb128, 0),
         _ => (Kind.Unknown, 0),
     };
 }

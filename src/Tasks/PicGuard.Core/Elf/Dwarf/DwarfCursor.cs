@@ -4,27 +4,31 @@ using System.Text;
 namespace PicGuard.Elf.Dwarf;
 
 /// <summary>
-/// A forward reader over little-endian DWARF bytes. Every read is bounds-checked against the
+/// A forward reader over DWARF bytes of either byte order (the object's). Every read is bounds-checked against the
 /// end given at construction and throws <see cref="DwarfFormatException"/> instead of running past it.
 /// </summary>
 internal ref struct DwarfCursor
 {
     private readonly ReadOnlySpan<byte> _data;
     private readonly int _end;
+    private readonly bool _bigEndian;
 
     public int Position { get; private set; }
     public readonly int End => _end;
     public readonly int Remaining => _end - Position;
     public readonly bool AtEnd => Position >= _end;
 
-    public DwarfCursor(ReadOnlySpan<byte> data, int position, int end)
+    public DwarfCursor(ReadOnlySpan<byte> data, int position, int end, bool bigEndian = false)
     {
         if (position < 0 || end < position || end > data.Length)
             throw new DwarfFormatException($"range 0x{position:x}..0x{end:x} is outside the section (size 0x{data.Length:x})");
         _data = data;
         Position = position;
         _end = end;
+        _bigEndian = bigEndian;
     }
+
+    public readonly bool IsBigEndian => _bigEndian;
 
     public void Seek(int position)
     {
@@ -51,19 +55,23 @@ internal ref struct DwarfCursor
 
     public byte U8() => Take(1)[0];
     public sbyte S8() => (sbyte)Take(1)[0];
-    public ushort U16() => BinaryPrimitives.ReadUInt16LittleEndian(Take(2));
-    public uint U32() => BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
-    public ulong U64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
+    public ushort U16() => _bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(Take(2)) : BinaryPrimitives.ReadUInt16LittleEndian(Take(2));
+    public uint U32() => _bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(Take(4)) : BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
+    public ulong U64() => _bigEndian ? BinaryPrimitives.ReadUInt64BigEndian(Take(8)) : BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
 
-    /// <summary>An unsigned little-endian value of 1 to 8 bytes.</summary>
+    /// <summary>An unsigned value of 1 to 8 bytes in the cursor's byte order.</summary>
     public ulong Unsigned(int size)
     {
         if (size is < 1 or > 8)
             throw new DwarfFormatException($"value size {size} at 0x{Position:x} is not 1..8");
         var bytes = Take(size);
         ulong value = 0;
-        for (int i = size - 1; i >= 0; i--)
-            value = value << 8 | bytes[i];
+        if (_bigEndian)
+            for (int i = 0; i < size; i++)
+                value = value << 8 | bytes[i];
+        else
+            for (int i = size - 1; i >= 0; i--)
+                value = value << 8 | bytes[i];
         return value;
     }
 

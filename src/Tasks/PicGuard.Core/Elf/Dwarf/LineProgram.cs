@@ -51,13 +51,14 @@ internal static class LineProgram
 {
     private const int MaxEntries = 1 << 20;
 
-    public static List<LineSequence> Decode(ReadOnlySpan<byte> debugLine, DebugStrings strings, DebugSectionRelocations? relocations)
+    /// <param name="bigEndian">The object's byte order, which its DWARF fields share (s390x, ppc64, aarch64_be).</param>
+    public static List<LineSequence> Decode(ReadOnlySpan<byte> debugLine, DebugStrings strings, DebugSectionRelocations? relocations, bool bigEndian = false)
     {
         var sequences = new List<LineSequence>();
         int position = 0;
         while (debugLine.Length - position >= 4)
         {
-            var cursor = new DwarfCursor(debugLine, position, debugLine.Length);
+            var cursor = new DwarfCursor(debugLine, position, debugLine.Length, bigEndian);
             ulong unitLength = cursor.U32();
             int offsetSize = 4;
             if (unitLength == 0xffff_ffff)
@@ -75,7 +76,7 @@ internal static class LineProgram
             var unitSequences = new List<LineSequence>();
             try
             {
-                DecodeUnit(debugLine, cursor.Position, unitEnd, offsetSize, strings, relocations, unitSequences);
+                DecodeUnit(debugLine, cursor.Position, unitEnd, offsetSize, strings, relocations, unitSequences, bigEndian);
                 sequences.AddRange(unitSequences);
             }
             catch (DwarfFormatException)
@@ -88,9 +89,9 @@ internal static class LineProgram
     }
 
     private static void DecodeUnit(ReadOnlySpan<byte> data, int start, int unitEnd, int offsetSize, DebugStrings strings,
-        DebugSectionRelocations? relocations, List<LineSequence> sequences)
+        DebugSectionRelocations? relocations, List<LineSequence> sequences, bool bigEndian)
     {
-        var header = new DwarfCursor(data, start, unitEnd);
+        var header = new DwarfCursor(data, start, unitEnd, bigEndian);
         ushort version = header.U16();
         if (version is < 2 or > 5)
             throw new DwarfFormatException($"line table version {version} is not 2..5");
@@ -105,7 +106,7 @@ internal static class LineProgram
         int programStart = header.Position + (int)headerLength;
         if (relocations is not null && relocations.AnyUnresolvedIn(start, programStart))
             throw new DwarfFormatException("the unit header is patched by a relocation that could not be applied");
-        header = new DwarfCursor(data, header.Position, programStart);
+        header = new DwarfCursor(data, header.Position, programStart, bigEndian);
 
         var parameters = new Parameters
         {
@@ -128,7 +129,7 @@ internal static class LineProgram
             ? ReadVersion5Names(ref header, offsetSize, strings)
             : ReadLegacyNames(ref header);
 
-        var program = new DwarfCursor(data, programStart, unitEnd);
+        var program = new DwarfCursor(data, programStart, unitEnd, bigEndian);
         Run(ref program, parameters, version, files, relocations, sequences);
     }
 
