@@ -377,6 +377,9 @@ public sealed class Checker
 
         /// <summary>A thin archive's member that could not be read, and why (PG9003).</summary>
         public string? Missing;
+
+        /// <summary>A thin archive's member that is no valid input (a nested archive that contains itself or nests too deep), and why (PG9001).</summary>
+        public string? Malformed;
     }
 
     private void Run(Unit unit)
@@ -387,6 +390,8 @@ public sealed class Checker
             var findings = new FindingSet(_options, unit.Job.ListLimit);
             if (unit.Missing is { } missing)
                 findings.Add(Make(RuleCatalog.MissingInput, unit.Job.Path, unit.ObjectName, missing));
+            else if (unit.Malformed is { } malformed)
+                findings.Add(Make(RuleCatalog.MalformedInput, unit.Job.Path, unit.ObjectName, malformed));
             else
                 CheckObject(result, findings, unit.Job.Path, unit.ObjectName, unit.Data, unit.Job.Bitcode, unit.File, unit.Member);
             findings.WriteTo(result);
@@ -445,6 +450,7 @@ public sealed class Checker
                 unit.File = job.BitcodeFile;
                 unit.Member = memberIndex++;
                 unit.Missing = member.Missing;
+                unit.Malformed = member.Malformed;
                 job.Hold();
                 yield return unit;
             }
@@ -503,6 +509,8 @@ public sealed class Checker
                 {
                     if (m.Missing is { } missing)
                         findings.Add(Make(RuleCatalog.MissingInput, path, $"{path}({m.Name})", missing));
+                    else if (m.Malformed is { } malformed)
+                        findings.Add(Make(RuleCatalog.MalformedInput, path, $"{path}({m.Name})", malformed));
                     else
                         CheckObject(result, findings, path, $"{path}({m.Name})", m.Data, bitcode, file, member);
                     member++;

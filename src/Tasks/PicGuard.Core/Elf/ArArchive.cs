@@ -14,6 +14,9 @@ public readonly record struct ArMember(string Name, long Offset, ReadOnlyMemory<
 
     /// <summary>For a thin archive's member that could not be read, why; null otherwise.</summary>
     public string? Missing { get; init; }
+
+    /// <summary>For a thin archive's member that is no valid input (a nested archive that contains itself or nests too deep), why; null otherwise (PG9001).</summary>
+    public string? Malformed { get; init; }
 }
 
 /// <summary>
@@ -21,13 +24,19 @@ public readonly record struct ArMember(string Name, long Offset, ReadOnlyMemory<
 /// index (<c>/</c>, <c>/SYM64/</c>, <c>__.SYMDEF*</c>) and the GNU long-name table (<c>//</c>)
 /// are consumed, not returned; GNU <c>/123</c> and BSD <c>#1/len</c> long names are resolved.
 /// Thin archives (<c>ar rcT</c>, <c>!&lt;thin&gt;</c>, the kernel's built-in.a) hold only headers and names: each member
-/// is read from the path it records, relative to the archive's folder unless absolute.
+/// is read from the path it records, relative to the archive's folder unless absolute. A thin archive's member may itself
+/// be an archive (a thin <c>built-in.a</c> named by a thin <c>vmlinux.a</c>, or GNU ar's <c>/N:ORIGIN</c> reference to
+/// the member at ORIGIN of a nested regular archive): its members are read in turn and named <c>inner.a(member.o)</c>,
+/// at most <see cref="MaxNesting"/> archives deep; an archive that contains itself is a malformed member, not a loop.
 /// </summary>
 public static class ArArchive
 {
     private const int HeaderSize = 60;
     public static ReadOnlySpan<byte> Magic => "!<arch>\n"u8;
     public static ReadOnlySpan<byte> ThinMagic => "!<thin>\n"u8;
+
+    /// <summary>How many archives deep thin archives may nest (the outermost counts as one).</summary>
+    public const int MaxNesting = 8;
 
     public static bool HasArchiveMagic(ReadOnlySpan<byte> data) => data.StartsWith(Magic) || data.StartsWith(ThinMagic);
 
@@ -48,11 +57,19 @@ public static class ArArchive
             folder = archivePath is null ? Environment.CurrentDirectory : Path.GetDirectoryName(Path.GetFullPath(archivePath));
             if (string.IsNullOrEmpty(folder)) folder = Environment.CurrentDirectory;
         }
-        return Enumerate(archive, folder);
+        string[] chain = archivePath is null ? [] : [FullPathOrSelf(archivePath)];
+        return Enumerate(archive, folder, chain);
+    }
+
+    private static string FullPathOrSelf(string path)
+    {
+        try { return Path.GetFullPath(path); }
+        catch (ArgumentException) { return path; }
     }
 
     /// <param name="thinFolder">Null for a regular archive; for a thin one, the folder its relative member names start from.</param>
-    private static IEnumerable<ArMember> Enumerate(ReadOnlyMemory<byte> archive, string? thinFolder)
+    /// <param name="chain">The full paths of the archives being read, outermost first: a member that is one of them is a cycle.</param>
+    private static IEnumerable<ArMember> Enumerate(ReadOnlyMemory<byte> archive, string? thinFolder, string[] chain)
     {
         long length = archive.Length;
         long pos = Magic.Length;
@@ -98,13 +115,24 @@ public static class ArArchive
             }
             else if (rawName.Length > 1 && rawName[0] == '/' && char.IsAsciiDigit(rawName[1]))
             {
-                if (!int.TryParse(rawName.AsSpan(1), out int offset) || offset < 0 || offset >= longNames.Length)
+                // GNU ar's thin archive names a member of a nested regular archive as "/N:ORIGIN": the archive's path is
+                // the long name at N, the member's header is at ORIGIN in it.
+                int colon = thinFolder is null ? -1 : rawName.IndexOf(':');
+                long origin = -1;
+                if (colon > 0 && (!long.TryParse(rawName.AsSpan(colon + 1), System.Globalization.NumberStyles.None, null, out origin) || origin < Magic.Length))
+                    throw new ElfFormatException($"archive member at 0x{dataStart - HeaderSize:x} names a nested archive's member at a bad origin ('{rawName}')");
+                if (!int.TryParse(colon > 0 ? rawName.AsSpan(1, colon - 1) : rawName.AsSpan(1), out int offset) || offset < 0 || offset >= longNames.Length)
                     throw new ElfFormatException($"archive member at 0x{dataStart - HeaderSize:x} refers to long name {rawName}, outside the long-name table (size 0x{longNames.Length:x})");
                 var rest = longNames.Span.Slice(offset);
                 int end = rest.IndexOf("/\n"u8);
                 if (end < 0) end = rest.IndexOf((byte)'\n');
                 if (end < 0) end = rest.Length;
                 name = Encoding.UTF8.GetString(rest.Slice(0, end));
+                if (origin >= 0)
+                {
+                    yield return ReadNestedMember(name, origin, dataStart - HeaderSize, thinFolder!, chain);
+                    continue;
+                }
             }
             else
             {
@@ -112,11 +140,77 @@ public static class ArArchive
             }
             if (thinFolder is not null)
             {
-                yield return ReadThinMember(name, dataStart - HeaderSize, thinFolder);
+                var member = ReadThinMember(name, dataStart - HeaderSize, thinFolder);
+                if (member.Missing is null && HasArchiveMagic(member.Data.Span))
+                {
+                    foreach (var inner in Nested(member, chain))
+                        yield return inner;
+                    continue;
+                }
+                yield return member;
                 continue;
             }
             yield return new ArMember(name, dataStart - HeaderSize, data);
         }
+    }
+
+    /// <summary>
+    /// The members of <paramref name="member"/>, a thin archive's member that is itself an archive, named
+    /// <c>inner.a(member.o)</c>; one malformed member instead when it is an archive being read already or nests too deep.
+    /// </summary>
+    private static IEnumerable<ArMember> Nested(ArMember member, string[] chain)
+    {
+        if (Guard(member, chain) is { } refused) return [refused];
+        return WithPrefix(member, NestedMembers(member, chain));
+    }
+
+    /// <summary>The member as a malformed one when it is an archive being read already or would nest too deep; null when it may be read.</summary>
+    private static ArMember? Guard(ArMember member, string[] chain)
+    {
+        string path = member.FilePath!;
+        int at = Array.IndexOf(chain, path);
+        if (at >= 0)
+            return member with { Data = default, Malformed = $"thin archive member '{member.Name}' is an archive that contains itself ({string.Join(" -> ", chain.Skip(at).Append(path))})" };
+        if (chain.Length >= MaxNesting)
+            return member with { Data = default, Malformed = $"thin archive member '{member.Name}' nests archives more than {MaxNesting} deep ({string.Join(" -> ", chain.Append(path))})" };
+        return null;
+    }
+
+    /// <summary>The members of a nested archive, read whole (it is a file of its own); one malformed member when it is corrupt.</summary>
+    private static List<ArMember> NestedMembers(ArMember archive, string[] chain)
+    {
+        string path = archive.FilePath!;
+        string? folder = IsThin(archive.Data.Span) ? Path.GetDirectoryName(path) : null;
+        try
+        {
+            return Enumerate(archive.Data, folder, [.. chain, path]).ToList();
+        }
+        catch (ElfFormatException e)
+        {
+            return [new ArMember("", archive.Offset, default) { FilePath = path, Malformed = $"nested archive '{archive.Name}' is malformed: {e.Message}" }];
+        }
+    }
+
+    private static IEnumerable<ArMember> WithPrefix(ArMember outer, IEnumerable<ArMember> members)
+    {
+        foreach (var m in members)
+            yield return m with { Name = m.Name.Length == 0 ? outer.Name : $"{outer.Name}({m.Name})", Offset = outer.Offset };
+    }
+
+    /// <summary>GNU ar's "/N:ORIGIN" member: the member whose header is at <paramref name="origin"/> of the archive at <paramref name="name"/>.</summary>
+    private static ArMember ReadNestedMember(string name, long origin, long offset, string folder, string[] chain)
+    {
+        var archive = ReadThinMember(name, offset, folder);
+        if (archive.Missing is not null) return archive;
+        if (!HasArchiveMagic(archive.Data.Span))
+            return archive with { Data = default, Malformed = $"thin archive member '{name}' at origin {origin} names a member of '{name}', which is not an archive" };
+        if (Guard(archive, chain) is { } refused) return refused;
+        foreach (var m in NestedMembers(archive, chain))
+        {
+            if (m.Malformed is not null) return m with { Name = m.Name.Length == 0 ? name : $"{name}({m.Name})", Offset = offset };
+            if (m.Offset == origin) return m with { Name = $"{name}({m.Name})", Offset = offset };
+        }
+        return archive with { Data = default, Malformed = $"thin archive member '{name}' at origin {origin}: '{name}' has no member header at offset {origin}" };
     }
 
     /// <summary>A thin archive's member, read from the file it names; <see cref="ArMember.Missing"/> says why when it cannot be.</summary>

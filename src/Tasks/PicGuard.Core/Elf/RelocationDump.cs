@@ -52,6 +52,8 @@ public static class RelocationDump
                 {
                     if (member.Missing is { } missing)
                         errors.Add(new DumpError($"{name}({member.Name})", missing, "PG9003"));
+                    else if (member.Malformed is { } malformed)
+                        errors.Add(new DumpError($"{name}({member.Name})", malformed));
                     else
                         ReadObject($"{name}({member.Name})", member.Data, list, errors);
                 }
