@@ -44,11 +44,23 @@ for target in x86_64-linux-gnu i386-linux-gnu aarch64-linux-gnu aarch64_be-linux
   clang-19 --target=$target -ffreestanding -nostdinc -O1 -c "$src/seed.c" -o "$src/$target.o" 2>/dev/null && seed "$src/$target.o" "$target.o" || echo "fuzz-afl: no seed for $target"
 done
 clang-19 -O1 -c -Wa,--allow-experimental-crel,--crel "$src/seed.c" -o "$src/crel.o" 2>/dev/null && seed "$src/crel.o" x86_64-crel.o || echo "fuzz-afl: no CREL seed"
+for target in s390x-linux-gnu i386-linux-gnu; do
+  clang-19 --target=$target -ffreestanding -nostdinc -O1 -c -Wa,--allow-experimental-crel,--crel "$src/seed.c" -o "$src/$target-crel.o" 2>/dev/null &&
+    seed "$src/$target-crel.o" "$target-crel.o" || echo "fuzz-afl: no CREL seed for $target"
+done
+# Line tables of both byte orders (the DWARF reader and each machine's debug-section relocations).
+for target in s390x-linux-gnu aarch64_be-linux-gnu loongarch64-linux-gnu; do
+  clang-19 --target=$target -ffreestanding -nostdinc -O1 -g -c "$src/seed.c" -o "$src/$target-g.o" 2>/dev/null &&
+    seed "$src/$target-g.o" "$target-g.o" || echo "fuzz-afl: no -g seed for $target"
+done
 clang-19 -O1 -flto -c "$src/seed.c" -o "$src/lto.o" && seed "$src/lto.o" x86_64-lto.bc.o
 clang-19 -O1 -flto=thin -mcmodel=kernel -c "$src/seed.c" -o "$src/thinlto.o" && seed "$src/thinlto.o" x86_64-thinlto.bc.o
 (cd "$src" && llvm-ar-19 rcs archive.a x86_64.gcc.o aarch64-linux-gnu.o && llvm-ar-19 rcsT thin.a x86_64.kernel.o lto.o)
+# GNU ar's thin archive of a regular archive names its members "/N:ORIGIN".
+(cd "$src" && ar rcT nested-thin.a archive.a s390x-linux-gnu.o)
 seed "$src/archive.a" archive.a
 seed "$src/thin.a" thin.a
+seed "$src/nested-thin.a" nested-thin.a
 ls "$work/seeds" | wc -l | xargs echo "fuzz-afl: seeds:"
 
 echo "== afl-fuzz for ${seconds}s"

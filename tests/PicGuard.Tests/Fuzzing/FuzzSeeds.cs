@@ -4,8 +4,9 @@ namespace PicGuard.Tests.Fuzzing;
 
 /// <summary>
 /// The fuzzer's seeds: small real objects compiled by gcc 12 and clang-19 for x86-64, i386,
-/// aarch64 and riscv64, for arm, loongarch64, ppc64le and the big-endian aarch64_be, powerpc64 and s390x, with
-/// CREL relocations, the differential corpus' objects, clang-19 LLVM bitcode, and archives of them. Compiled with
+/// aarch64 and riscv64, for arm (ARM and Thumb), loongarch64, ppc64le and the big-endian aarch64_be, powerpc64 and s390x,
+/// with CREL relocations (ELF32 and ELF64, both byte orders), line tables of both byte orders, the differential corpus'
+/// objects, clang-19 LLVM bitcode, and archives of them: regular, thin, and a thin one naming a regular archive's members. Compiled with
 /// relative paths and a debug prefix map so the same toolchain gives the same bytes.
 /// </summary>
 public static class FuzzSeeds
@@ -33,8 +34,16 @@ public static class FuzzSeeds
         ("tiny-clang-aarch64_be", Clang, "--target=aarch64_be-linux-gnu -O2 " + ElfCorpus.Freestanding),
         ("tiny-clang-ppc64", Clang, "--target=powerpc64-linux-gnu -O2 " + ElfCorpus.Freestanding),
         ("tiny-clang-s390x", Clang, "--target=s390x-linux-gnu -O2 " + ElfCorpus.Freestanding),
+        ("tiny-clang-thumbv7a", Clang, "--target=thumbv7a-linux-gnueabihf -O2 " + ElfCorpus.Freestanding),
         ("tiny-clang-x86_64-crel", Clang, "-O2 -fpic " + Crel),
         ("tiny-clang-aarch64_be-crel", Clang, "--target=aarch64_be-linux-gnu -O2 " + Crel + " " + ElfCorpus.Freestanding),
+        ("tiny-clang-s390x-crel", Clang, "--target=s390x-linux-gnu -O2 " + Crel + " " + ElfCorpus.Freestanding),
+        ("tiny-clang-riscv64-crel", Clang, "--target=riscv64-linux-gnu -O2 " + Crel + " " + ElfCorpus.Freestanding),
+        ("tiny-clang-i386-crel", Clang, "-m32 -O2 " + Crel + " " + ElfCorpus.Freestanding),
+        // Line tables in both byte orders, with each machine's debug-section relocations (LoongArch ADD/SUB pairs).
+        ("tiny-clang-s390x-g", Clang, "--target=s390x-linux-gnu -O1 -g " + ElfCorpus.Freestanding),
+        ("tiny-clang-ppc64-g", Clang, "--target=powerpc64-linux-gnu -O1 -g " + ElfCorpus.Freestanding),
+        ("tiny-clang-loongarch64-g", Clang, "--target=loongarch64-linux-gnu -O1 -g " + ElfCorpus.Freestanding),
     ];
 
     /// <summary>clang's flags for SHT_CREL relocation sections.</summary>
@@ -99,6 +108,11 @@ public static class FuzzSeeds
         var thin = Run("ar", ["rcT", "thin.a", .. tiny.Where(t => t.Contains("crel") || t.Contains("_be") || t.Contains("armv7a"))], workingDirectory: dir.Path);
         if (thin.ExitCode != 0) throw new InvalidOperationException($"ar rcT thin.a failed:\n{thin.All}");
         seeds.Add(new FuzzSeed("thin.a", File.ReadAllBytes(dir["thin.a"])));
+        // GNU ar's thin archive of a regular archive: members named "/N:ORIGIN" (the nested archive's path, the member's header offset).
+        ArchiveOf(dir, "nested-regular.a", [tiny[0], tiny[^1]]);
+        var nested = Run("ar", ["rcT", "nested-thin.a", "nested-regular.a", tiny[1]], workingDirectory: dir.Path);
+        if (nested.ExitCode != 0) throw new InvalidOperationException($"ar rcT nested-thin.a failed:\n{nested.All}");
+        seeds.Add(new FuzzSeed("nested-thin.a", File.ReadAllBytes(dir["nested-thin.a"])));
         return seeds;
     }
 

@@ -120,6 +120,38 @@ public sealed class MutationFuzzTests
     }
 
     [TestMethod]
+    public void Seeds_CoverEveryMachine_BothByteOrders_Crel_LineTables_AndThinArchives()
+    {
+        using var dir = new TempDir();
+        var seeds = FuzzSeeds.Build(dir);
+        var elves = new List<(string Name, PicGuard.Elf.ElfFile Elf)>();
+        foreach (var seed in seeds.Where(s => PicGuard.Elf.ElfFile.HasElfMagic(s.Data)))
+            elves.Add((seed.Name, new PicGuard.Elf.ElfFile(seed.Data)));
+        try
+        {
+            // Every machine with a relocation table.
+            var machines = elves.Select(e => e.Elf.Machine).ToHashSet();
+            foreach (var m in new[] { PicGuard.Elf.ElfMachine.X86_64, PicGuard.Elf.ElfMachine.I386, PicGuard.Elf.ElfMachine.AArch64, PicGuard.Elf.ElfMachine.RiscV,
+                         PicGuard.Elf.ElfMachine.Arm, PicGuard.Elf.ElfMachine.LoongArch, PicGuard.Elf.ElfMachine.PowerPC64, PicGuard.Elf.ElfMachine.S390 })
+                Assert.Contains(m, machines, $"a seed for {m}");
+            bool Crel(PicGuard.Elf.ElfFile e) => e.Sections.Any(x => x.Type == PicGuard.Elf.ElfSectionType.Crel);
+            bool Lines(PicGuard.Elf.ElfFile e) => PicGuard.Elf.SourceLocator.Build(e).HasLineTable;
+            Assert.IsTrue(elves.Any(e => e.Elf.IsBigEndian) && elves.Any(e => !e.Elf.IsBigEndian), "both byte orders");
+            Assert.IsTrue(elves.Any(e => Crel(e.Elf) && e.Elf.IsBigEndian), "CREL, big-endian");
+            Assert.IsTrue(elves.Any(e => Crel(e.Elf) && !e.Elf.Is64Bit), "CREL, ELF32");
+            Assert.IsTrue(elves.Any(e => Lines(e.Elf) && e.Elf.IsBigEndian), "a big-endian line table");
+            Assert.IsTrue(elves.Any(e => Lines(e.Elf) && e.Elf.Machine == PicGuard.Elf.ElfMachine.LoongArch), "a LoongArch line table (ADD/SUB debug relocations)");
+        }
+        finally
+        {
+            foreach (var e in elves) e.Elf.Dispose();
+        }
+        Assert.IsTrue(seeds.Any(s => s.Name == "thin.a" && s.Data.AsSpan().StartsWith("!<thin>\n"u8)), "a thin archive");
+        var nested = seeds.Single(s => s.Name == "nested-thin.a");
+        Assert.Contains("/0:", Encoding.ASCII.GetString(nested.Data), "GNU ar's /N:ORIGIN member names");
+    }
+
+    [TestMethod]
     public void Mutator_SameRandomSeed_SameInputs()
     {
         using var dir = new TempDir();
