@@ -2,7 +2,11 @@
 #   object  section  offset  type-number  type-name  symbol  addend
 # Run as: readelf -rW FILE | awk -v file=FILE -f build/readelf-relocs.awk
 # The type number is r_info's low 32 bits (ELF64) or low 8 bits (ELF32); the addend is signed hex.
-BEGIN { object = file; OFS = "\t" }
+BEGIN {
+    object = file; OFS = "\t"
+    for (k = 1; k < 32; k++) caret[sprintf("%c", k)] = "^" sprintf("%c", k + 64)
+    caret[sprintf("%c", 127)] = "^?"
+}
 /^File: / { object = substr($0, 7); next }
 /^Relocation section '/ {
     section = $0
@@ -32,12 +36,19 @@ BEGIN { object = file; OFS = "\t" }
         } else {
             sub(/^  /, "", rest)                  # REL rows put three spaces after the value
         }
-        name = rest
+        name = printable(rest)
     } else if (rela) {
         a = $NF
         addend = (substr(a, 1, 1) == "-") ? "-0x" substr(a, 2) : "+0x" a
     }
     print object, section, offset, typenum, typename, name, addend
+}
+# A control byte as GNU readelf and picguard print it (^B); llvm-readelf prints it raw.
+function printable(s,    out, k, c) {
+    if (s !~ /[\001-\037\177]/) return s
+    out = ""
+    for (k = 1; k <= length(s); k++) { c = substr(s, k, 1); out = out ((c in caret) ? caret[c] : c) }
+    return out
 }
 function hex(s,    n, k, c) {
     n = 0
