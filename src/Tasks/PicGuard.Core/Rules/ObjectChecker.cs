@@ -531,6 +531,9 @@ internal sealed class ObjectChecker
             string what = "undefined symbol";
             if (model is not null)
             {
+                // Most referenced symbols are defined in a section: the loader resolves them, nothing to name.
+                ushort shndx = symbol.RawSectionIndex;
+                if (shndx != ElfSectionIndex.Undefined && shndx != ElfSectionIndex.Common && (shndx < _elf.Sections.Count || shndx == ElfSectionIndex.Absolute)) continue;
                 var resolved = LoaderEngine.Resolve(_elf, layout!, symbols, i, withName: true);
                 (what, loaderMessage) = resolved.Placement switch
                 {
