@@ -37,7 +37,9 @@ public static class Program
         {
             foreach (var error in result.Errors)
                 stderr.WriteLine($"picguard: {error.Message}");
-            stderr.WriteLine("usage: picguard check FILE... [--profile P] [--format text|sarif]   (picguard --help for more)");
+            stderr.WriteLine(args.Length > 0 && args[0] == "load"
+                ? "usage: picguard load BLOB --base ADDR [--profile kexec-purgatory] [-o IMAGE] [--set SYMBOL=HEX]...   (picguard load --help for more)"
+                : "usage: picguard check FILE... [--profile P] [--format text|sarif]   (picguard --help for more)");
             return ExitUsage;
         }
         int invoked = result.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });

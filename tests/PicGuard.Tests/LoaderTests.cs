@@ -541,6 +541,11 @@ public sealed class LoaderTests
             Assert.IsFalse(err.Contains("   at "), "no stack trace: " + err);
             Assert.IsFalse(File.Exists(image));
         }
+        var noBase = CliTests.Cli("load", blob, "-o", image);
+        Assert.AreEqual(2, noBase.Exit, noBase.Err);
+        StringAssert.Contains(noBase.Err, "--base");
+        StringAssert.Contains(noBase.Err, "usage: picguard load BLOB --base ADDR");
+        Assert.IsFalse(File.Exists(image));
         var missing = CliTests.Cli("load", dir["missing.ro"], "--base", "0x100000000");
         Assert.AreEqual(1, missing.Exit);
         StringAssert.Contains(missing.Err, "error PG9003: input file");
