@@ -89,7 +89,7 @@ public static class BlobLoad
             if (layout.Alignment != 0 && request.Base % layout.Alignment != 0)
             {
                 outcome.BadRequest = true;
-                Fail(RuleCatalog.BadConfiguration, $"{request.BaseName} 0x{request.Base:x} is not a multiple of the blob's alignment 0x{layout.Alignment:x}: the loader (kexec_add_buffer) places the blob at a multiple of its largest section alignment",
+                Fail(RuleCatalog.BadConfiguration, $"{request.BaseName} 0x{request.Base:x} is not a multiple of the blob's alignment 0x{layout.Alignment:x}: the loader (kexec_add_buffer) places the blob at a multiple of its largest section alignment, and of a page",
                     $"use e.g. {request.BaseName} 0x{LoaderEngine.Align(request.Base, layout.Alignment):x}");
                 return outcome;
             }

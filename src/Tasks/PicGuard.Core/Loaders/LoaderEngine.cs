@@ -42,7 +42,7 @@ public sealed class LoaderLayout
     /// <summary>The bytes the blob takes in memory (kbuf->memsz): <see cref="FileSize"/> plus the zero-filled sections.</summary>
     public ulong MemorySize { get; }
 
-    /// <summary>The base is a multiple of this (kbuf->buf_align): the largest alignment of an allocated section.</summary>
+    /// <summary>The base is a multiple of this (kbuf->buf_align): the largest alignment of an allocated section, at least a page.</summary>
     public ulong Alignment { get; }
 
     public ulong ElfEntry { get; }
@@ -115,6 +115,9 @@ public static class LoaderEngine
     /// <summary>The kernel's ALIGN(x, a): (x + a - 1) &amp; ~(a - 1), with its arithmetic as is (ALIGN(x, 0) is 0).</summary>
     internal static ulong Align(ulong x, ulong a) => unchecked((x + (a - 1)) & ~(a - 1));
 
+    /// <summary>The page size kexec_add_buffer aligns every segment's base to (PAGE_SIZE on x86-64 and s390x).</summary>
+    public const ulong PageSize = 0x1000;
+
     /// <summary>Places the allocated sections of a relocatable object as kexec_purgatory_setup_kbuf and kexec_purgatory_setup_sechdrs do.</summary>
     public static LoaderLayout Place(ElfFile elf)
     {
@@ -139,6 +142,8 @@ public static class LoaderEngine
         bufSize = Align(bufSize, bssAlign);
         ulong memSize = bufSize + bssSize;
         bufAlign = Math.Max(bufAlign, bssAlign);
+        // kexec_add_buffer: buf_align = max(buf_align, PAGE_SIZE); the base is at least page-aligned.
+        bufAlign = Math.Max(bufAlign, PageSize);
 
         var placed = new List<PlacedSection>();
         ulong offset = 0, bss = bufSize;

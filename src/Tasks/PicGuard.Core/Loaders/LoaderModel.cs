@@ -56,7 +56,7 @@ public static class LoaderModels
     /// </summary>
     public static readonly LoaderModel KexecFile = new(
         "kexec_file",
-        "allocated sections with file data in section-header order, each at its sh_addralign, then the zero-filled ones after the data aligned to the largest of their alignments; the blob's base is a multiple of the largest alignment; the entry is e_entry rebased by the first executable section that contains it",
+        "allocated sections with file data in section-header order, each at its sh_addralign, then the zero-filled ones after the data aligned to the largest of their alignments; the blob's base is a multiple of the largest alignment and of a page; the entry is e_entry rebased by the first executable section that contains it",
         [
             new(ElfMachine.X86_64, "Overflow in relocation type {0} value 0x{1:x}"),
             // arch/s390/kernel/machine_kexec_file.c, arch_kexec_apply_relocations_add, and machine_kexec_reloc.c, arch_kexec_do_relocs: no field is checked.

@@ -473,7 +473,9 @@ internal sealed class ObjectChecker
         if (aligned >= badBase && aligned <= load.High && !formula.Fits(alignedValue))
             (badBase, value) = (aligned, alignedValue);
         string at = load.IsSingle ? load.ToString() : $"{load} (e.g. at 0x{badBase:x})";
-        string loaderSays = formula.Check is FieldCheck.Unchecked or FieldCheck.UncheckedUnsigned || _loaderArchitecture!.OverflowMessage is null
+        string loaderSays = _loader is { TruncatesFields: true } || _loaderArchitecture!.OverflowMessage is null
+            ? $"computes 0x{value:x} ({formula.Describe()}) {OverflowVerdict(r.Type)}"
+            : formula.Check is FieldCheck.Unchecked or FieldCheck.UncheckedUnsigned
             ? $"computes 0x{value:x} and writes it truncated to {formula.Bits} bits without a check ({formula.Describe()})"
             : $"computes 0x{value:x} and fails with '{LoaderEngine.OverflowMessage(_loaderArchitecture!, r.Type, value)}' ({formula.Describe()})";
         return $"{type.Name} against {TargetName(relocationSection, r)} overflows when the blob is placed at {at}: the {_profile.Name} loader {loaderSays}";
