@@ -52,7 +52,11 @@ public sealed class CrossArchitectureRuleTests
         Assert.AreEqual(pointerType, d.RelocationType);
         StringAssert.StartsWith(d.Section!, ".data");
         Assert.IsFalse(found.Diagnostics.Any(x => x.Code is "PG0001" or "PG0002"), Dump(found));
-        Assert.IsEmpty(Check(clean, new CheckOptions(Profiles.EfiStub)).Diagnostics, "PC-relative code is clean on " + target);
+        // No EFI stub exists for ppc64 and s390x: the profile says its loader has no row there (PG9007, a warning), nothing else.
+        var cleanFindings = Check(clean, new CheckOptions(Profiles.EfiStub)).Diagnostics;
+        bool hasStub = !target.StartsWith("powerpc", StringComparison.Ordinal) && !target.StartsWith("s390x", StringComparison.Ordinal); // drivers/firmware/efi/libstub
+        Assert.IsEmpty(cleanFindings.Where(x => x.Code != "PG9007"), "PC-relative code is clean on " + target);
+        Assert.AreEqual(hasStub ? 0 : 1, cleanFindings.Count(x => x.Code == "PG9007" && x.Severity == Severity.Warning), target);
     }
 
     [TestMethod]

@@ -274,6 +274,26 @@ public sealed class LoaderProfileTests
 
         Assert.IsFalse(result.Diagnostics.Any(x => x.Code == "PG0006"), Dump(result));
         Assert.IsTrue(result.Diagnostics.Any(x => x.Code == "PG0010" && x.Severity == Severity.Error), Dump(result));
+        var noRow = result.Diagnostics.Single(x => x.Code == "PG9007");
+        Assert.AreEqual(Severity.Warning, noRow.Severity);
+        StringAssert.Contains(noRow.Message, "the efi-stub profile has no loader row for");
+        StringAssert.Contains(noRow.Message, "was not checked (PG0006)");
+    }
+
+    [TestMethod]
+    public void KexecPurgatory_Aarch64Object_IsPG9007_NotPassedSilently_WhileGenericSaysNothing()
+    {
+        using var dir = new TempDir();
+        string obj = Target(dir, "pointer.c", "#pragma GCC visibility push(hidden)\n" + DataPointer, "aarch64-linux-gnu");
+
+        var kexec = Check(obj, Profiles.KexecPurgatory);
+
+        var noRow = kexec.Diagnostics.Single(x => x.Code == "PG9007");
+        StringAssert.Contains(noRow.Message, "the kexec-purgatory profile has no loader row for AArch64");
+        StringAssert.Contains(noRow.Message, "its rows are for x86-64");
+        Assert.IsFalse(Check(obj, Profiles.Generic).Diagnostics.Any(x => x.Code == "PG9007"), "generic names no loader");
+        string x86 = Target(dir, "x86.c", "#pragma GCC visibility push(hidden)\n" + DataPointer, "x86_64-linux-gnu");
+        Assert.IsFalse(Check(x86, Profiles.KexecPurgatory).Diagnostics.Any(x => x.Code == "PG9007"), "x86-64 has a kexec row");
     }
 
     // ---- startup: objtool --noabs (x86-64) and relacheck (arm64) -----------------------------------

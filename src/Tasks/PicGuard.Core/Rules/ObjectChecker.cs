@@ -282,6 +282,15 @@ internal sealed class ObjectChecker
             Add(new Diagnostic(rule, _profile.SeverityOf(rule), _path, _objectName,
                 $"{ElfMachineNames.Describe(_elf.RawMachine)}, {(_elf.Is64Bit ? "ELFCLASS64" : "ELFCLASS32")}, has no relocation table; relocation rules were not run", ["fix: " + rule.Fix]));
         }
+        else if (anyRelocations && _loader is null && _profile.ReportsMachinesWithoutLoader)
+        {
+            // The profile names a loader, but not for this machine: what that loader applies was not judged (PG0006).
+            var rule = RuleCatalog.NoLoaderForMachine;
+            string machines = string.Join(", ", _profile.Loaders.Select(l => ElfMachineNames.Name((ushort)l.Machine) ?? l.Machine.ToString()).Distinct());
+            Add(new Diagnostic(rule, _profile.SeverityOf(rule), _path, _objectName,
+                $"the {_profile.Name} profile has no loader row for {ElfMachineNames.Describe(_elf.RawMachine)}, {(_elf.Is64Bit ? "ELFCLASS64" : "ELFCLASS32")}: which relocation types its loader applies was not checked (PG0006); its rows are for {machines}",
+                ["fix: " + rule.Fix]));
+        }
     }
 
     /// <summary>PG9006: a section holds relocations the reader cannot decode, so they were not checked.</summary>

@@ -17,6 +17,12 @@ public sealed record Profile(string Name, string Description)
     /// </summary>
     public IReadOnlyList<LoaderRow> Loaders { get; init; } = [];
 
+    /// <summary>
+    /// An object of a machine with no row is reported (PG9007): the loader is what the profile is about (kexec_file, the
+    /// EFI stub). Off where the rows are extra checks the other rules already cover (startup: objtool and relacheck).
+    /// </summary>
+    public bool ReportsMachinesWithoutLoader { get; init; }
+
     /// <summary>The row for an object's machine and ELF class, or null when the profile has none.</summary>
     public LoaderRow? LoaderFor(ElfMachine machine, bool is64Bit)
     {
@@ -103,6 +109,7 @@ public static class Profiles
         ],
         DefaultLoadAddress = LoadAddress.Anywhere,
         ChecksUndefinedSymbols = true,
+        ReportsMachinesWithoutLoader = true,
     };
 
     /// <summary>The EFI stub: no native-pointer absolute relocation in any allocated section (drivers/firmware/efi/libstub/Makefile).</summary>
@@ -114,6 +121,7 @@ public static class Profiles
         {
             [RuleCatalog.AbsolutePointerInData.Code] = Severity.Error,
         },
+        ReportsMachinesWithoutLoader = true,
         // cmd_stubcopy: strip --strip-debug, then objdump -r | grep $(STUBCOPY_RELOC-y); a match fails the build.
         Loaders =
         [

@@ -129,6 +129,10 @@ public static class RuleCatalog
         "PG9006", Severity.Error, "relocation section PicGuard cannot decode", RuleScope.Input,
         Fix: "the relocations in this section were not checked; emit SHT_RELA, SHT_REL or SHT_CREL relocations (SHT_RELR only in a linked file; no Android packed relocations) or report the section type");
 
+    public static readonly Rule NoLoaderForMachine = new(
+        "PG9007", Severity.Warning, "the profile's loader has no row for this machine", RuleScope.Input,
+        Fix: "check the object under the profile of the loader that will place it (docs/profiles.md lists each profile's machines); if that loader does not exist for this machine, the other rules still ran and this warning can be silenced (NoWarn PG9007)");
+
     /// <summary>All rules, in code order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
@@ -138,6 +142,7 @@ public static class RuleCatalog
         FlagRemoved, FlagOverridden, ToolNotFound,
         CompilerError, CompilerWarning, LinkerError, LinkerWarning,
         InternalError, MalformedInput, UnsupportedMachine, MissingInput, BadConfiguration, NothingToBuild, UndecodedRelocations,
+        NoLoaderForMachine,
     ];
 
     public static Rule? Find(string code) => All.FirstOrDefault(r => string.Equals(r.Code, code, StringComparison.OrdinalIgnoreCase));
