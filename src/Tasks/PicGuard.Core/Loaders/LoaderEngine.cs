@@ -288,6 +288,7 @@ public static class LoaderEngine
         if (layout.EntrySection < 0)
             result.Warnings.Add($"e_entry 0x{layout.ElfEntry:x} is in no executable section: the loader leaves the entry at 0x{layout.ElfEntry:x}, not in the blob");
 
+        var pairs = WrittenWithPairs(elf, layout, table, formulas);
         foreach (ref readonly var rs in elf.SectionSpan)
         {
             if (rs.Type is not (ElfSectionType.Rela or ElfSectionType.Rel) && !ElfFile.IsRelocationSection(rs.Type)) continue;
@@ -328,6 +329,17 @@ public static class LoaderEngine
                 ulong placeOffset = unchecked(sectionOffset + r.Offset);
                 string where = $"{patchedName}+0x{r.Offset:x}, at 0x{unchecked(@base + placeOffset):x}";
                 var symbol = Resolve(elf, layout, symbols, r.SymbolIndex, withName: true);
+                if (symbol.Placement == SymbolPlacement.Undefined && !arch.ChecksUndefined)
+                {
+                    ulong undefinedValue = symbols[r.SymbolIndex].Value;
+                    if (r.SymbolIndex != 0)
+                    {
+                        result.Errors.Add(new(RuleCatalog.UndefinedSymbol, $"{symbol.Name} is undefined, and the loader does not check: it uses address 0x{undefinedValue:x}",
+                            [$"{row.Name} at {where}", "fix: " + RuleCatalog.UndefinedSymbol.Fix]));
+                        continue;
+                    }
+                    symbol = symbol with { Placement = SymbolPlacement.Absolute, Value = undefinedValue };
+                }
                 switch (symbol.Placement)
                 {
                     case SymbolPlacement.Undefined:
@@ -350,7 +362,23 @@ public static class LoaderEngine
                         [$"{row.Name} against {symbol.Name} at {where}", "fix: " + RuleCatalog.RejectedByLoader.Fix]));
                     continue;
                 }
+                if (formula.WrittenWith is { } writer)
+                {
+                    // The loader skips this one; the relocation of the word before it wrote its immediate.
+                    if (symbol.Placement != SymbolPlacement.Placed || !pairs.Writers.Contains(symbol.Value) || symbol.Value != placeOffset - 4)
+                        result.Errors.Add(new(RuleCatalog.RejectedByLoader,
+                            $"{row.Name} at {where} is skipped by the loader, which writes it with the {writer} of the instruction before it; this one names {symbol.Name}{Addend(r.Addend)} at offset 0x{symbol.Value:x}, not a {writer} at offset 0x{unchecked(placeOffset - 4):x}, so this instruction keeps its unrelocated immediate",
+                            ["fix: " + RuleCatalog.RejectedByLoader.Fix]));
+                    continue;
+                }
                 if (formula.Kind == FormulaKind.Nothing) continue;
+                if (pairs.WriterName is not null && row.Name == pairs.WriterName && !pairs.Readers.Contains(placeOffset))
+                {
+                    result.Errors.Add(new(RuleCatalog.RejectedByLoader,
+                        $"{row.Name} at {where}: the loader also writes the low 12 bits into the I-type immediate of the next instruction word, which no {pairs.ReaderName} pairs with this one: that instruction would be corrupted",
+                        [$"{row.Name} against {symbol.Name}{Addend(r.Addend)}", "fix: " + RuleCatalog.RejectedByLoader.Fix]));
+                    continue;
+                }
                 if (placeOffset > layout.FileSize || (ulong)formula.Width > patched.Size || r.Offset > patched.Size - (ulong)formula.Width)
                 {
                     result.Errors.Add(new(RuleCatalog.MalformedInput, $"{row.Name} at {patchedName}+0x{r.Offset:x} writes past the end of {patchedName} (size 0x{patched.Size:x})", []));
@@ -384,6 +412,45 @@ public static class LoaderEngine
         return result;
     }
 
+    /// <summary>
+    /// The per-relocation state of a type the loader writes with another one (<see cref="RelocationFormula.WrittenWith"/>):
+    /// the offsets of the writer's places, and the offsets of the writers a reader in the next word names.
+    /// </summary>
+    private sealed record Pairs(string? WriterName, string? ReaderName, HashSet<ulong> Writers, HashSet<ulong> Readers);
+
+    private static Pairs WrittenWithPairs(ElfFile elf, LoaderLayout layout, RelocationTable table, RelocationFormula?[] formulas)
+    {
+        string? readerName = null, writerName = null;
+        foreach (var f in formulas)
+            if (f?.WrittenWith is { } w) (readerName, writerName) = (f.TypeName, w);
+        var pairs = new Pairs(writerName, readerName, new(), new());
+        if (readerName is null) return pairs;
+        var readers = new List<(ulong Place, ulong Target)>();
+        foreach (ref readonly var rs in elf.SectionSpan)
+        {
+            if (rs.Type != ElfSectionType.Rela || rs.Info >= elf.Sections.Count || rs.Link == 0 || rs.Link >= elf.Sections.Count) continue;
+            ulong sectionOffset = layout.RawOffset(rs.Info);
+            if (sectionOffset == LoaderLayout.NotPlaced) continue;
+            var symbols = elf.GetSymbolTable(rs.Link);
+            var relocations = elf.GetRelocations(rs);
+            for (int i = 0; i < relocations.Count; i++)
+            {
+                var r = relocations[i];
+                string name = table[r.Type].Name;
+                ulong place = unchecked(sectionOffset + r.Offset);
+                if (name == writerName) pairs.Writers.Add(place);
+                else if (name == readerName && r.SymbolIndex < (uint)symbols.Count)
+                {
+                    var symbol = Resolve(elf, layout, symbols, r.SymbolIndex, withName: false);
+                    if (symbol.Placement == SymbolPlacement.Placed) readers.Add((place, symbol.Value));
+                }
+            }
+        }
+        foreach (var (place, target) in readers)
+            if (target == unchecked(place - 4) && pairs.Writers.Contains(target)) pairs.Readers.Add(target);
+        return pairs;
+    }
+
     private static ulong SignExtend(ulong value, int bits) => bits >= 64 ? value : unchecked((ulong)((long)(value << (64 - bits)) >> (64 - bits)));
 
     private static string Addend(long addend) => addend == 0 ? "" : addend > 0 ? $"+0x{addend:x}" : $"-0x{-addend:x}";
@@ -406,11 +473,56 @@ public static class LoaderEngine
                 Write(field, (old & 0xf00000ff) | ((v & 0xfff) << 16) | ((v & 0xff000) >> 4), bigEndian);
                 break;
             }
+            case FieldLayout.Added:
+                Write(field, Read(field, bigEndian) + v, bigEndian);
+                break;
+            case FieldLayout.Subtracted:
+                Write(field, Read(field, bigEndian) - v, bigEndian);
+                break;
+            case FieldLayout.RiscvBType:
+                Write(field, (Read(field, false) & ~RiscvBType(ulong.MaxValue)) | RiscvBType(v), false);
+                break;
+            case FieldLayout.RiscvJType:
+                Write(field, (Read(field, false) & ~RiscvJType(ulong.MaxValue)) | RiscvJType(v), false);
+                break;
+            case FieldLayout.RiscvCBType:
+                Write(field, (Read(field, false) & ~RiscvCBType(ulong.MaxValue)) | RiscvCBType(v), false);
+                break;
+            case FieldLayout.RiscvCJType:
+                Write(field, (Read(field, false) & ~RiscvCJType(ulong.MaxValue)) | RiscvCJType(v), false);
+                break;
+            case FieldLayout.RiscvAuipcPair:
+            {
+                // RISCV_CONST_HIGH_PART / RISCV_CONST_LOW_PART: the high part rounds, so the low 12 bits read sign-extended add back.
+                ulong high = unchecked(v + 0x800) & ~0xfffUL, low = unchecked(v - high);
+                ulong clean = (0xfffffUL << 12) | (0xfffUL << 52);
+                Write(field, (Read(field, false) & ~clean) | (((high >> 12) & 0xfffff) << 12) | ((low & 0xfff) << 52), false);
+                break;
+            }
             default:
                 Write(field, v, bigEndian);
                 break;
         }
     }
+
+    private static ulong Bit(ulong x, int from, int count) => (x >> from) & ((1UL << count) - 1);
+
+    // The immediate encodings of the riscv instruction formats (unprivileged ISA, chapters 2 and 16): offset bits to instruction bits.
+    private static ulong RiscvBType(ulong x) => (Bit(x, 1, 4) << 8) | (Bit(x, 5, 6) << 25) | (Bit(x, 11, 1) << 7) | (Bit(x, 12, 1) << 31);
+    private static ulong RiscvJType(ulong x) => (Bit(x, 1, 10) << 21) | (Bit(x, 11, 1) << 20) | (Bit(x, 12, 8) << 12) | (Bit(x, 20, 1) << 31);
+    private static ulong RiscvCBType(ulong x) => (Bit(x, 1, 2) << 3) | (Bit(x, 3, 2) << 10) | (Bit(x, 5, 1) << 2) | (Bit(x, 6, 2) << 5) | (Bit(x, 8, 1) << 12);
+    private static ulong RiscvCJType(ulong x) =>
+        (Bit(x, 1, 3) << 3) | (Bit(x, 4, 1) << 11) | (Bit(x, 5, 1) << 2) | (Bit(x, 6, 1) << 7) | (Bit(x, 7, 1) << 6) |
+        (Bit(x, 8, 2) << 9) | (Bit(x, 10, 1) << 8) | (Bit(x, 11, 1) << 12);
+
+    private static ulong Read(ReadOnlySpan<byte> field, bool bigEndian) => field.Length switch
+    {
+        8 => bigEndian ? BinaryPrimitives.ReadUInt64BigEndian(field) : BinaryPrimitives.ReadUInt64LittleEndian(field),
+        4 => bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(field) : BinaryPrimitives.ReadUInt32LittleEndian(field),
+        2 => bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(field) : BinaryPrimitives.ReadUInt16LittleEndian(field),
+        1 => field[0],
+        _ => throw new ArgumentException($"field of {field.Length} bytes"),
+    };
 
     private static void Write(Span<byte> field, ulong value, bool bigEndian)
     {

@@ -8,7 +8,15 @@ namespace PicGuard.Loaders;
 /// {0} the type number, {1} the value; null when it checks no field). Where the function is and its message for a type it does not apply are the
 /// profile's loader row (<see cref="LoaderRow"/>).
 /// </summary>
-public sealed record LoaderArchitecture(ElfMachine Machine, string? OverflowMessage);
+public sealed record LoaderArchitecture(ElfMachine Machine, string? OverflowMessage)
+{
+    /// <summary>
+    /// False when the relocation function does not stop at an SHN_UNDEF symbol: it adds section 0's sh_addr (0), so the
+    /// symbol is address st_value. Relocations against symbol 0 (R_RISCV_RELAX, R_RISCV_ALIGN) pass; PicGuard still reports
+    /// a named undefined symbol (PG0008), where the loader would not.
+    /// </summary>
+    public bool ChecksUndefined { get; init; } = true;
+}
 
 /// <summary>
 /// A loader, as data: how it places an object's sections (<see cref="LoaderEngine"/> implements the one placement
@@ -61,6 +69,9 @@ public static class LoaderModels
             new(ElfMachine.X86_64, "Overflow in relocation type {0} value 0x{1:x}"),
             // arch/s390/kernel/machine_kexec_file.c, arch_kexec_apply_relocations_add, and machine_kexec_reloc.c, arch_kexec_do_relocs: no field is checked.
             new(ElfMachine.S390, null),
+            // arch/riscv/kernel/machine_kexec_file.c, arch_kexec_apply_relocations_add: no field is checked.
+            // It has no SHN_UNDEF test either: an undefined symbol is address st_value.
+            new(ElfMachine.RiscV, null) { ChecksUndefined = false },
         ],
         [
             new(ElfMachine.X86_64, "R_X86_64_NONE", FormulaKind.Nothing, 0, FieldCheck.FullWidth),
@@ -85,6 +96,25 @@ public static class LoaderModels
             new(ElfMachine.S390, "R_390_PC64", FormulaKind.PcRelative, 8, FieldCheck.FullWidth),
             // *(unsigned long *)loc = val: the symbol's address plus the addend, like R_390_64.
             new(ElfMachine.S390, "R_390_RELATIVE", FormulaKind.Absolute, 8, FieldCheck.FullWidth),
+            // riscv64: instruction words are little-endian; every immediate is written without a range check.
+            new(ElfMachine.RiscV, "R_RISCV_BRANCH", FormulaKind.PcRelative, 4, FieldCheck.Unchecked) { Layout = FieldLayout.RiscvBType },
+            new(ElfMachine.RiscV, "R_RISCV_JAL", FormulaKind.PcRelative, 4, FieldCheck.Unchecked) { Layout = FieldLayout.RiscvJType },
+            // One 64-bit write: the auipc's hi20 and the I-type immediate of the word after it (the jalr, or the PCREL_LO12_I instruction).
+            new(ElfMachine.RiscV, "R_RISCV_PCREL_HI20", FormulaKind.PcRelative, 8, FieldCheck.Unchecked) { Layout = FieldLayout.RiscvAuipcPair },
+            new(ElfMachine.RiscV, "R_RISCV_CALL_PLT", FormulaKind.PcRelative, 8, FieldCheck.Unchecked) { Layout = FieldLayout.RiscvAuipcPair },
+            new(ElfMachine.RiscV, "R_RISCV_CALL", FormulaKind.PcRelative, 8, FieldCheck.Unchecked) { Layout = FieldLayout.RiscvAuipcPair },
+            new(ElfMachine.RiscV, "R_RISCV_RVC_BRANCH", FormulaKind.PcRelative, 2, FieldCheck.Unchecked) { Layout = FieldLayout.RiscvCBType },
+            new(ElfMachine.RiscV, "R_RISCV_RVC_JUMP", FormulaKind.PcRelative, 2, FieldCheck.Unchecked) { Layout = FieldLayout.RiscvCJType },
+            // ADD/SUB pairs compute a difference: each half is S + A modulo the field, and only the pair's sum means anything.
+            new(ElfMachine.RiscV, "R_RISCV_ADD16", FormulaKind.Absolute, 2, FieldCheck.FullWidth) { Layout = FieldLayout.Added },
+            new(ElfMachine.RiscV, "R_RISCV_SUB16", FormulaKind.Absolute, 2, FieldCheck.FullWidth) { Layout = FieldLayout.Subtracted },
+            new(ElfMachine.RiscV, "R_RISCV_ADD32", FormulaKind.Absolute, 4, FieldCheck.FullWidth) { Layout = FieldLayout.Added },
+            new(ElfMachine.RiscV, "R_RISCV_SUB32", FormulaKind.Absolute, 4, FieldCheck.FullWidth) { Layout = FieldLayout.Subtracted },
+            // Skipped: "It has been applied by R_RISCV_PCREL_HI20 sym" (the instruction after the auipc).
+            new(ElfMachine.RiscV, "R_RISCV_PCREL_LO12_I", FormulaKind.Nothing, 0, FieldCheck.FullWidth) { WrittenWith = "R_RISCV_PCREL_HI20" },
+            new(ElfMachine.RiscV, "R_RISCV_ALIGN", FormulaKind.Nothing, 0, FieldCheck.FullWidth),
+            new(ElfMachine.RiscV, "R_RISCV_RELAX", FormulaKind.Nothing, 0, FieldCheck.FullWidth),
+            new(ElfMachine.RiscV, "R_RISCV_64", FormulaKind.Absolute, 8, FieldCheck.FullWidth),
         ]);
 
     public static IReadOnlyList<LoaderModel> All { get; } = [KexecFile];

@@ -40,6 +40,24 @@ public enum FieldLayout : byte
     S390Displacement12,
     /// <summary>s390x R_390_20: DL (12 bits) at bits 16–27 and DH (8 bits) at bits 8–15 of a word, the rest kept.</summary>
     S390Displacement20,
+    /// <summary>The low <see cref="RelocationFormula.Width"/> bytes plus the value (R_RISCV_ADD16/32: <c>*(u32 *)loc += val</c>).</summary>
+    Added,
+    /// <summary>The low <see cref="RelocationFormula.Width"/> bytes minus the value (R_RISCV_SUB16/32: <c>*(u32 *)loc -= val</c>).</summary>
+    Subtracted,
+    /// <summary>riscv B-type (conditional branch): a 13-bit signed offset scattered over bits 7–11 and 25–31 of the instruction word.</summary>
+    RiscvBType,
+    /// <summary>riscv J-type (jal): a 21-bit signed offset scattered over bits 12–31 of the instruction word.</summary>
+    RiscvJType,
+    /// <summary>
+    /// riscv auipc and the instruction word after it, written as one 64-bit little-endian field: the auipc's U-type immediate
+    /// takes the high part (value + 0x800) &gt;&gt; 12, the next word's I-type immediate (bits 52–63) the low 12 bits.
+    /// The kernel writes both for R_RISCV_CALL(_PLT) and for R_RISCV_PCREL_HI20, whose R_RISCV_PCREL_LO12_I it skips.
+    /// </summary>
+    RiscvAuipcPair,
+    /// <summary>riscv compressed CB-type (c.beqz/c.bnez): a 9-bit signed offset in the 16-bit instruction.</summary>
+    RiscvCBType,
+    /// <summary>riscv compressed CJ-type (c.j): a 12-bit signed offset in the 16-bit instruction.</summary>
+    RiscvCJType,
 }
 
 /// <summary>
@@ -55,17 +73,31 @@ public sealed record RelocationFormula(ElfMachine Machine, string TypeName, Form
     /// <summary>Where in the field the value goes.</summary>
     public FieldLayout Layout { get; init; }
 
+    /// <summary>
+    /// For a type the loader skips because it wrote its field with another relocation of the previous instruction word
+    /// (R_RISCV_PCREL_LO12_I, written by R_RISCV_PCREL_HI20): that type's name. The relocation's symbol must name that
+    /// word, and that word's relocation must be of this type; otherwise the loader writes the wrong instruction.
+    /// </summary>
+    public string? WrittenWith { get; init; }
+
     /// <summary>How many bits of the value the field holds, shift included: what the check is on.</summary>
     public int Bits => Layout switch
     {
         FieldLayout.S390Displacement12 => 12,
         FieldLayout.S390Displacement20 => 20,
+        FieldLayout.RiscvBType => 13,
+        FieldLayout.RiscvJType => 21,
+        FieldLayout.RiscvAuipcPair => 32,
+        FieldLayout.RiscvCBType => 9,
+        FieldLayout.RiscvCJType => 12,
         _ => Width * 8 + Shift,
     };
 
     /// <summary>The formula as text, for layouts and documentation: "S + A - P, 32-bit, unchecked".</summary>
     public string Describe() =>
+        (Layout switch { FieldLayout.Added => "field += ", FieldLayout.Subtracted => "field -= ", _ => "" }) +
         (Kind switch { FormulaKind.Nothing => "nothing written", FormulaKind.Absolute => "S + A", _ => "S + A - P" }) +
+        (Layout == FieldLayout.RiscvAuipcPair ? ", split over auipc (hi20, rounded) and the next instruction (lo12)" : "") +
         (Shift > 0 ? $" >> {Shift}" : "") +
         (Kind == FormulaKind.Nothing ? "" : $", {Bits - Shift}-bit") +
         Check switch
@@ -83,6 +115,8 @@ public sealed record RelocationFormula(ElfMachine Machine, string TypeName, Form
     internal (ulong Low, UInt128 Count) Accepted => Check switch
     {
         _ when Bits >= 64 => (0, (UInt128)1 << 64),
+        // hi20 = (value + 0x800) >> 12 must sign-extend from 20 bits: value in [-2^31 - 0x800, 2^31 - 0x800).
+        _ when Layout == FieldLayout.RiscvAuipcPair => (unchecked((ulong)(-(1L << 31) - 0x800)), (UInt128)1 << 32),
         FieldCheck.ZeroExtended or FieldCheck.UncheckedUnsigned => (0, (UInt128)1 << Bits),
         FieldCheck.SignExtended or FieldCheck.Unchecked => (unchecked((ulong)-(1L << (Bits - 1))), (UInt128)1 << Bits),
         _ => (0, (UInt128)1 << 64),

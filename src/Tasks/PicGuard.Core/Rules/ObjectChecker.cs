@@ -533,7 +533,9 @@ internal sealed class ObjectChecker
         // and a reserved section index each stop the loader with its own message.
         var model = _loaderFormulas is not null ? LoaderModels.For(_profile) : null;
         var layout = model is not null ? _loaderLayout ??= LoaderEngine.Place(_elf) : null;
-        for (uint i = model is null ? 1u : 0u; i < (uint)symbols.Count; i++)
+        // A loader that does not test SHN_UNDEF takes symbol 0 as address 0 (R_RISCV_RELAX and R_RISCV_ALIGN name it).
+        bool checksUndefined = model?.Architecture(_elf.Machine) is not { ChecksUndefined: false };
+        for (uint i = model is null || !checksUndefined ? 1u : 0u; i < (uint)symbols.Count; i++)
         {
             // A loader fails on an undefined symbol only when a relocation it applies uses it ('Undefined symbol: %s').
             if (!referenced[(int)i]) continue;
@@ -548,6 +550,7 @@ internal sealed class ObjectChecker
                 var resolved = LoaderEngine.Resolve(_elf, layout!, symbols, i, withName: true);
                 (what, loaderMessage) = resolved.Placement switch
                 {
+                    SymbolPlacement.Undefined when !checksUndefined => ("undefined symbol", $"does not check it, and uses address 0x{symbol.Value:x}"),
                     SymbolPlacement.Undefined => ("undefined symbol", string.Format(model.UndefinedMessage, PrintableName.Of(resolved.Name))),
                     SymbolPlacement.Common => ("common symbol", string.Format(model.CommonMessage, PrintableName.Of(resolved.Name))),
                     SymbolPlacement.InvalidSection => ($"symbol in reserved section {resolved.RawSectionIndex}", string.Format(model.InvalidSectionMessage, resolved.RawSectionIndex, PrintableName.Of(resolved.Name))),
@@ -563,7 +566,9 @@ internal sealed class ObjectChecker
             var context = places.Select(p => "referenced by " + p.Text).ToList();
             string shown = PrintableName.Of(name);
             context.Add("fix: " + (what == "common symbol" ? "compile with -fno-common (or initialise the variable) so it is defined in .bss; the loader allocates no common symbols" : rule.Fix));
-            string loaderSays = loaderMessage is null ? "the loader resolves no symbols" : $"the {_profile.Name} loader fails with '{loaderMessage}'";
+            string loaderSays = loaderMessage is null ? "the loader resolves no symbols"
+                : !checksUndefined && symbol.RawSectionIndex == ElfSectionIndex.Undefined ? $"the {_profile.Name} loader {loaderMessage}"
+                : $"the {_profile.Name} loader fails with '{loaderMessage}'";
             Add(new Diagnostic(rule, severity, _path, _objectName,
                 $"{what} '{shown}'{(symbol.Binding == ElfSymbolBinding.Weak ? " (weak)" : "")}: {loaderSays}", context,
                 places.FirstOrDefault().Location, Target: $"'{shown}'")
