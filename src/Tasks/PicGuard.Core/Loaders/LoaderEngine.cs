@@ -112,6 +112,9 @@ public sealed class LoadResult
 /// </summary>
 public static class LoaderEngine
 {
+    /// <summary>How to build code whose auipc pairs the riscv64 loader relocates right.</summary>
+    public const string MisPairedFix = "keep each auipc and its %pcrel_lo instruction adjacent, as the loader assumes (the compiler moved this pair apart, e.g. hoisting the auipc out of a loop): compute the address with lla in assembly or restructure the code; a loader that follows the psABI applies the pair as it is";
+
     /// <summary>The kernel's ALIGN(x, a): (x + a - 1) &amp; ~(a - 1), with its arithmetic as is (ALIGN(x, 0) is 0).</summary>
     internal static ulong Align(ulong x, ulong a) => unchecked((x + (a - 1)) & ~(a - 1));
 
@@ -288,7 +291,7 @@ public static class LoaderEngine
         if (layout.EntrySection < 0)
             result.Warnings.Add($"e_entry 0x{layout.ElfEntry:x} is in no executable section: the loader leaves the entry at 0x{layout.ElfEntry:x}, not in the blob");
 
-        var pairs = WrittenWithPairs(elf, layout, table, formulas);
+        var misPaired = MisPaired(elf, layout, table, formulas).ToDictionary(m => (m.RelocationSection, m.Index), m => m.Message);
         foreach (ref readonly var rs in elf.SectionSpan)
         {
             if (rs.Type is not (ElfSectionType.Rela or ElfSectionType.Rel) && !ElfFile.IsRelocationSection(rs.Type)) continue;
@@ -362,23 +365,13 @@ public static class LoaderEngine
                         [$"{row.Name} against {symbol.Name} at {where}", "fix: " + RuleCatalog.RejectedByLoader.Fix]));
                     continue;
                 }
-                if (formula.WrittenWith is { } writer)
+                if (misPaired.TryGetValue((rs.Index, i), out string? misPairedMessage))
                 {
-                    // The loader skips this one; the relocation of the word before it wrote its immediate.
-                    if (symbol.Placement != SymbolPlacement.Placed || !pairs.Writers.Contains(symbol.Value) || symbol.Value != placeOffset - 4)
-                        result.Errors.Add(new(RuleCatalog.RejectedByLoader,
-                            $"{row.Name} at {where} is skipped by the loader, which writes it with the {writer} of the instruction before it; this one names {symbol.Name}{Addend(r.Addend)} at offset 0x{symbol.Value:x}, not a {writer} at offset 0x{unchecked(placeOffset - 4):x}, so this instruction keeps its unrelocated immediate",
-                            ["fix: " + RuleCatalog.RejectedByLoader.Fix]));
+                    result.Errors.Add(new(RuleCatalog.RejectedByLoader, misPairedMessage,
+                        [$"at 0x{unchecked(@base + placeOffset):x}", "fix: " + MisPairedFix]));
                     continue;
                 }
                 if (formula.Kind == FormulaKind.Nothing) continue;
-                if (pairs.WriterName is not null && row.Name == pairs.WriterName && !pairs.Readers.Contains(placeOffset))
-                {
-                    result.Errors.Add(new(RuleCatalog.RejectedByLoader,
-                        $"{row.Name} at {where}: the loader also writes the low 12 bits into the I-type immediate of the next instruction word, which no {pairs.ReaderName} pairs with this one: that instruction would be corrupted",
-                        [$"{row.Name} against {symbol.Name}{Addend(r.Addend)}", "fix: " + RuleCatalog.RejectedByLoader.Fix]));
-                    continue;
-                }
                 if (placeOffset > layout.FileSize || (ulong)formula.Width > patched.Size || r.Offset > patched.Size - (ulong)formula.Width)
                 {
                     result.Errors.Add(new(RuleCatalog.MalformedInput, $"{row.Name} at {patchedName}+0x{r.Offset:x} writes past the end of {patchedName} (size 0x{patched.Size:x})", []));
@@ -412,25 +405,33 @@ public static class LoaderEngine
         return result;
     }
 
-    /// <summary>
-    /// The per-relocation state of a type the loader writes with another one (<see cref="RelocationFormula.WrittenWith"/>):
-    /// the offsets of the writer's places, and the offsets of the writers a reader in the next word names.
-    /// </summary>
-    private sealed record Pairs(string? WriterName, string? ReaderName, HashSet<ulong> Writers, HashSet<ulong> Readers);
+    /// <summary>A relocation the loader applies to the wrong instruction: its relocation section, its index there, and why.</summary>
+    public readonly record struct MisPairedRelocation(int RelocationSection, int Index, string Message);
 
-    private static Pairs WrittenWithPairs(ElfFile elf, LoaderLayout layout, RelocationTable table, RelocationFormula?[] formulas)
+    /// <summary>
+    /// The relocations whose field the loader writes with another relocation's (<see cref="RelocationFormula.WrittenWith"/>:
+    /// R_RISCV_PCREL_LO12_I with the R_RISCV_PCREL_HI20 of the word before it) and that are not where the loader assumes:
+    /// a reader whose symbol does not name a writer in the word before it keeps its unrelocated immediate, and a writer
+    /// with no such reader after it has the next instruction's bits 20–31 overwritten. Per-relocation state: the writers'
+    /// places, looked up at the address each reader's symbol names.
+    /// </summary>
+    public static List<MisPairedRelocation> MisPaired(ElfFile elf, LoaderLayout layout, RelocationTable table, RelocationFormula?[] formulas)
     {
+        var found = new List<MisPairedRelocation>();
         string? readerName = null, writerName = null;
         foreach (var f in formulas)
             if (f?.WrittenWith is { } w) (readerName, writerName) = (f.TypeName, w);
-        var pairs = new Pairs(writerName, readerName, new(), new());
-        if (readerName is null) return pairs;
-        var readers = new List<(ulong Place, ulong Target)>();
+        if (readerName is null) return found;
+        var writers = new HashSet<ulong>();
+        var paired = new HashSet<ulong>();
+        var readers = new List<(int Section, int Index, ulong Place, ulong Target, bool Placed, string Where)>();
+        var writerPlaces = new List<(int Section, int Index, ulong Place, string Where)>();
         foreach (ref readonly var rs in elf.SectionSpan)
         {
             if (rs.Type != ElfSectionType.Rela || rs.Info >= elf.Sections.Count || rs.Link == 0 || rs.Link >= elf.Sections.Count) continue;
             ulong sectionOffset = layout.RawOffset(rs.Info);
             if (sectionOffset == LoaderLayout.NotPlaced) continue;
+            string patchedName = elf.SectionName(elf.GetSection(rs.Info));
             var symbols = elf.GetSymbolTable(rs.Link);
             var relocations = elf.GetRelocations(rs);
             for (int i = 0; i < relocations.Count; i++)
@@ -438,17 +439,34 @@ public static class LoaderEngine
                 var r = relocations[i];
                 string name = table[r.Type].Name;
                 ulong place = unchecked(sectionOffset + r.Offset);
-                if (name == writerName) pairs.Writers.Add(place);
+                if (name == writerName)
+                {
+                    writers.Add(place);
+                    writerPlaces.Add((rs.Index, i, place, $"{patchedName}+0x{r.Offset:x}"));
+                }
                 else if (name == readerName && r.SymbolIndex < (uint)symbols.Count)
                 {
-                    var symbol = Resolve(elf, layout, symbols, r.SymbolIndex, withName: false);
-                    if (symbol.Placement == SymbolPlacement.Placed) readers.Add((place, symbol.Value));
+                    var symbol = Resolve(elf, layout, symbols, r.SymbolIndex, withName: true);
+                    readers.Add((rs.Index, i, place, symbol.Value, symbol.Placement == SymbolPlacement.Placed, $"{patchedName}+0x{r.Offset:x} (against {symbol.Name})"));
                 }
             }
         }
-        foreach (var (place, target) in readers)
-            if (target == unchecked(place - 4) && pairs.Writers.Contains(target)) pairs.Readers.Add(target);
-        return pairs;
+        foreach (var (section, index, place, target, placed, where) in readers)
+        {
+            if (placed && target == unchecked(place - 4) && writers.Contains(target))
+            {
+                paired.Add(target);
+                continue;
+            }
+            string names = placed && writers.Contains(target) ? $"the {writerName} at offset 0x{target:x}" : $"offset 0x{target:x}, where there is no {writerName}";
+            found.Add(new(section, index,
+                $"{readerName} at {where} is skipped by the loader, which writes the low 12 bits with the {writerName} of the word before it (offset 0x{unchecked(place - 4):x}); its symbol names {names}, so this instruction keeps its unrelocated immediate"));
+        }
+        foreach (var (section, index, place, where) in writerPlaces)
+            if (!paired.Contains(place))
+                found.Add(new(section, index,
+                    $"{writerName} at {where}: the loader also writes the low 12 bits into bits 20–31 of the next instruction word (offset 0x{place + 4:x}), which is not this auipc's {readerName}: that instruction is corrupted"));
+        return found;
     }
 
     private static ulong SignExtend(ulong value, int bits) => bits >= 64 ? value : unchecked((ulong)((long)(value << (64 - bits)) >> (64 - bits)));

@@ -116,6 +116,7 @@ internal sealed class ObjectChecker
         CheckObject();
         CheckSections();
         CheckRelocations();
+        CheckMisPairedRelocations();
         if (_options.CheckUndefinedSymbols ?? _profile.ChecksUndefinedSymbols)
             CheckUndefinedSymbols();
     }
@@ -290,6 +291,24 @@ internal sealed class ObjectChecker
             Add(new Diagnostic(rule, _profile.SeverityOf(rule), _path, _objectName,
                 $"the {_profile.Name} profile has no loader row for {ElfMachineNames.Describe(_elf.RawMachine)}, {(_elf.Is64Bit ? "ELFCLASS64" : "ELFCLASS32")}: which relocation types its loader applies was not checked (PG0006); its rows are for {machines}",
                 ["fix: " + rule.Fix]));
+        }
+    }
+
+    /// <summary>PG0006 for a relocation the loader writes into the wrong instruction (an R_RISCV_PCREL_HI20 and its PCREL_LO12_I apart): the loader engine decides.</summary>
+    private void CheckMisPairedRelocations()
+    {
+        if (_loaderFormulas is null || _table is null) return;
+        var rule = RuleCatalog.RejectedByLoader;
+        var severity = _profile.SeverityOf(rule);
+        if (severity == Severity.None) return;
+        var layout = _loaderLayout ??= LoaderEngine.Place(_elf);
+        foreach (var m in LoaderEngine.MisPaired(_elf, layout, _table, _loaderFormulas))
+        {
+            var relocationSection = _elf.GetSection((uint)m.RelocationSection);
+            var r = _elf.GetRelocations(relocationSection)[m.Index];
+            string patched = _elf.SectionName(_elf.GetSection(relocationSection.Info));
+            Add(new Diagnostic(rule, severity, _path, _objectName, $"{m.Message} (the {_profile.Name} loader does this without an error)",
+                ["fix: " + LoaderEngine.MisPairedFix], new ObjectLocation(patched, r.Offset, null, 0)));
         }
     }
 
