@@ -172,6 +172,22 @@ public sealed class RiscvLoaderTests
         Assert.IsFalse(File.Exists(dir["split.image"]));
     }
 
+    [TestMethod]
+    public void UndefinedSymbol_IsPG0008InCheckAndLoad_ThoughTheRiscvLoaderWouldUseAddressZero()
+    {
+        using var dir = new TempDir();
+        string blob = Build(dir, "undefined", "extern void helper(void);\nvoid purgatory(void) { helper(); }\n", [.. MedanyFlags, "-mno-relax"]);
+        var diagnostics = new Checker(new CheckOptions(Profiles.KexecPurgatory)).CheckFile(blob).Diagnostics.Where(d => d.Code == "PG0008").Select(d => d.Format()).ToList();
+        Assert.AreEqual(1, diagnostics.Count, string.Join("\n", diagnostics));
+        StringAssert.Contains(diagnostics[0], "undefined symbol 'helper': the kexec-purgatory loader does not check it, and uses address 0x0");
+
+        string image = dir["undefined.image"];
+        var (exit, output, err) = CliTests.Cli("load", blob, "--profile", "kexec-purgatory", "--base", "0x80200000", "-o", image);
+        Assert.AreNotEqual(0, exit, output);
+        StringAssert.Contains(output + err, "error PG0008: helper is undefined, and the loader does not check: it uses address 0x0");
+        Assert.IsFalse(File.Exists(image));
+    }
+
     // ---- an independent placement from llvm-readelf -SrsW ----------------------------------------
 
     private const string LlvmReadelf = "llvm-readelf-19";
