@@ -131,7 +131,7 @@ public static class RuleCatalog
 
     public static readonly Rule NoLoaderForMachine = new(
         "PG9007", Severity.Warning, "the profile's loader has no row for this machine", RuleScope.Input,
-        Fix: "check the object under the profile of the loader that will place it (docs/profiles.md lists each profile's machines); if that loader does not exist for this machine, the other rules still ran and this warning can be silenced (NoWarn PG9007)");
+        Fix: "check the object under the profile of the loader that will place it (docs/profiles.md lists each profile's machines); if that loader does not exist for this machine, the other rules still ran and this warning can be silenced (NoWarn PG9007 in MSBuild, --suppress PG9007 on the command line)");
 
     /// <summary>All rules, in code order.</summary>
     public static readonly IReadOnlyList<Rule> All =
