@@ -369,8 +369,11 @@ public sealed class Checker
     {
         public FileJob Job { get; } = job;
         public string ObjectName { get; } = objectName;
-        public ReadOnlyMemory<byte> Data { get; } = data;
+        public ReadOnlyMemory<byte> Data { get; set; } = data;
         public CheckResult? Result;
+
+        /// <summary>A small object file opened but not read yet: the checking thread reads it (<see cref="FileContents.Read"/>).</summary>
+        public (Microsoft.Win32.SafeHandles.SafeFileHandle Handle, int Length)? Unread;
 
         /// <summary>The file's index in the run and the member's in the file: the order of bitcode modules for PG0013.</summary>
         public int File, Member;
@@ -386,6 +389,7 @@ public sealed class Checker
     {
         try
         {
+            if (unit.Unread is { } unread && !ReadInput(unit, unread.Handle, unread.Length)) return;
             var result = new CheckResult();
             var findings = new FindingSet(_options, unit.Job.ListLimit);
             if (unit.Missing is { } missing)
@@ -403,12 +407,45 @@ public sealed class Checker
         }
     }
 
-    /// <summary>Opens the files in order and yields their objects; runs on one thread at a time.</summary>
+    /// <summary>Reads the small object file of a one-unit job on the checking thread; false, with the file's PG9003 as its result, when it cannot.</summary>
+    private bool ReadInput(Unit unit, Microsoft.Win32.SafeHandles.SafeFileHandle handle, int length)
+    {
+        unit.Unread = null;
+        try
+        {
+            unit.Job.Input = FileContents.Read(handle, length);
+            unit.Data = unit.Job.Input.Data;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            unit.Job.Done(unit, Single(unit.Job.Path, RuleCatalog.MissingInput, $"cannot read '{unit.Job.Path}': {e.Message}"));
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Opens the files in order and yields their objects; runs on one thread at a time (under the work partitioner's lock),
+    /// so it only opens: a small object file is read by the thread that checks it, in parallel with the others, and an
+    /// archive is read or mapped here and its members handed out one by one.
+    /// </summary>
     private IEnumerable<Unit> Units(IReadOnlyList<string> paths, FilesRun run)
     {
         for (int i = 0; i < paths.Count; i++)
         {
             var job = new FileJob(i, paths[i], _options, run) { BitcodeFile = run.Bitcode.NextFile() };
+            if (FileContents.TryOpenSmallObject(job.Path, out var handle, out int length))
+            {
+                run.Set(i, job);
+                job.Single = true;
+                var small = job.Add(job.Path, default);
+                small.File = job.BitcodeFile;
+                small.Unread = (handle!, length);
+                job.Hold();
+                job.Release();
+                yield return small;
+                continue;
+            }
             job.Input = Open(job.Path, out job.Whole);
             run.Set(i, job);
             if (job.Input is null)

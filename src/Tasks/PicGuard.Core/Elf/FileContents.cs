@@ -61,7 +61,7 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
         if (length == 0)
             return Unpooled(ReadAll(stream)); // empty file, pipe, or a /proc file whose size reads as 0
         if (length < MapFrom)
-            return ReadPooled(stream, (int)length);
+            return ReadPooled(stream.SafeFileHandle, (int)length);
         MemoryMappedFile map;
         try
         {
@@ -84,8 +84,51 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
         }
     }
 
+    /// <summary>
+    /// Opens <paramref name="path"/> when it is a file under <see cref="MapFrom"/> that does not start as an <c>ar</c>
+    /// archive, and keeps it open for <see cref="Read"/>: the caller hands the reading (most of a small file's cost) to
+    /// another thread. False, with nothing open, for anything else (an archive, a large, empty or unreadable file, a
+    /// directory), which <see cref="Open"/> then reads, maps or reports.
+    /// </summary>
+    public static bool TryOpenSmallObject(string path, out Microsoft.Win32.SafeHandles.SafeFileHandle? handle, out int length)
+    {
+        handle = null;
+        length = 0;
+        Microsoft.Win32.SafeHandles.SafeFileHandle opened;
+        try
+        {
+            opened = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return false;
+        }
+        try
+        {
+            long size = RandomAccess.GetLength(opened);
+            Span<byte> magic = stackalloc byte[8];
+            if (size > 0 && size < MapFrom && !ArArchive.HasArchiveMagic(magic[..RandomAccess.Read(opened, magic, 0)]))
+            {
+                (handle, length) = (opened, (int)size);
+                return true;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+        }
+        opened.Dispose();
+        return false;
+    }
+
+    /// <summary>Reads a file <see cref="TryOpenSmallObject"/> opened, and closes it.</summary>
+    public static FileContents Read(Microsoft.Win32.SafeHandles.SafeFileHandle handle, int length)
+    {
+        using (handle)
+            return ReadPooled(handle, length);
+    }
+
     /// <summary>Reads the file into a buffer from the shared pool; a file that shrank while read keeps what was read.</summary>
-    private static FileContents ReadPooled(FileStream stream, int length)
+    private static FileContents ReadPooled(Microsoft.Win32.SafeHandles.SafeFileHandle handle, int length)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         try
@@ -93,7 +136,7 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
             int read = 0;
             while (read < length)
             {
-                int n = RandomAccess.Read(stream.SafeFileHandle, buffer.AsSpan(read, length - read), read);
+                int n = RandomAccess.Read(handle, buffer.AsSpan(read, length - read), read);
                 if (n == 0) break;
                 read += n;
             }
