@@ -133,6 +133,7 @@ public sealed class RiscvLoaderTests
         Assert.AreEqual(2, diagnostics.Count, string.Join("\n", diagnostics));
         Assert.IsTrue(diagnostics.Any(d => d.Contains($"R_RISCV_PCREL_LO12_I at .text+0x{lo:x} ") && d.Contains("keeps its unrelocated immediate")), string.Join("\n", diagnostics));
         Assert.IsTrue(diagnostics.Any(d => d.Contains($"R_RISCV_PCREL_HI20 at .text+0x{hi:x}:") && d.Contains("corrupted")), string.Join("\n", diagnostics));
+        Assert.IsTrue(diagnostics.All(d => Regex.IsMatch(d, @"\n>>> referenced by \w+\+0x[0-9a-f]+ \(\.text\+0x[0-9a-f]+\) in ")), "each names its function and place:\n" + string.Join("\n", diagnostics));
 
         string image = dir["hoisted.image"];
         var (exit, output, err) = CliTests.Cli("load", blob, "--profile", "kexec-purgatory", "--base", "0x80200000", "-o", image);

@@ -306,9 +306,12 @@ internal sealed class ObjectChecker
         {
             var relocationSection = _elf.GetSection((uint)m.RelocationSection);
             var r = _elf.GetRelocations(relocationSection)[m.Index];
-            string patched = _elf.SectionName(_elf.GetSection(relocationSection.Info));
+            var (location, source) = Place(_elf.GetSection(relocationSection.Info), r.Offset);
+            List<string> context = [ReferencedBy(location)];
+            if (source is not null) context.Add($"source: {source}");
+            context.Add("fix: " + LoaderEngine.MisPairedFix);
             Add(new Diagnostic(rule, severity, _path, _objectName, $"{m.Message} (the {_profile.Name} loader does this without an error)",
-                ["fix: " + LoaderEngine.MisPairedFix], new ObjectLocation(patched, r.Offset, null, 0)));
+                context, location, _table[r.Type].Name) { Source = source });
         }
     }
 
