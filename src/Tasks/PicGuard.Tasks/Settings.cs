@@ -40,23 +40,21 @@ internal static class Settings
         return false;
     }
 
-    /// <summary>Empty is fine: the default cap.</summary>
-    public static bool TryMaxDiagnostics(TaskLoggingHelper log, string? value, string? project, out int max)
-    {
-        max = CheckOptions.Default.MaxDiagnosticsPerFile;
-        if (string.IsNullOrWhiteSpace(value)) return true;
-        if (int.TryParse(value.Trim(), out max) && max >= 0) return true;
-        TaskLog.BadValue(log, "PicMaxDiagnostics", value, MaxDiagnosticsForm, project);
-        return false;
-    }
+    /// <summary>PicMaxDiagnostics: how many findings a file lists; empty means the default cap, 0 all.</summary>
+    public static bool TryMaxDiagnostics(TaskLoggingHelper log, string? value, string? project, out int max) =>
+        TryCount(log, "PicMaxDiagnostics", value, CheckOptions.Default.MaxDiagnosticsPerFile, MaxDiagnosticsForm, project, out max);
 
     /// <summary>PicMaxLoggedDiagnostics: how many findings one check logs to MSBuild; empty means the default, 0 all.</summary>
-    public static bool TryMaxLoggedDiagnostics(TaskLoggingHelper log, string? value, string? project, out int max)
+    public static bool TryMaxLoggedDiagnostics(TaskLoggingHelper log, string? value, string? project, out int max) =>
+        TryCount(log, "PicMaxLoggedDiagnostics", value, DefaultMaxLoggedDiagnostics, MaxLoggedDiagnosticsForm, project, out max);
+
+    /// <summary>A whole number >= 0 (0: no cap), or <paramref name="defaultValue"/> when empty; otherwise one PG9004 naming the property.</summary>
+    private static bool TryCount(TaskLoggingHelper log, string property, string? value, int defaultValue, string form, string? project, out int max)
     {
-        max = DefaultMaxLoggedDiagnostics;
+        max = defaultValue;
         if (string.IsNullOrWhiteSpace(value)) return true;
         if (int.TryParse(value.Trim(), out max) && max >= 0) return true;
-        TaskLog.BadValue(log, "PicMaxLoggedDiagnostics", value, MaxLoggedDiagnosticsForm, project);
+        TaskLog.BadValue(log, property, value, form, project);
         return false;
     }
 

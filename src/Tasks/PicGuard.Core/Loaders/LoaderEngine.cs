@@ -498,16 +498,16 @@ public static class LoaderEngine
                 Write(field, Read(field, bigEndian) - v, bigEndian);
                 break;
             case FieldLayout.RiscvBType:
-                Write(field, (Read(field, false) & ~RiscvBType(ulong.MaxValue)) | RiscvBType(v), false);
+                ReplaceImmediate(field, RiscvBType, v);
                 break;
             case FieldLayout.RiscvJType:
-                Write(field, (Read(field, false) & ~RiscvJType(ulong.MaxValue)) | RiscvJType(v), false);
+                ReplaceImmediate(field, RiscvJType, v);
                 break;
             case FieldLayout.RiscvCBType:
-                Write(field, (Read(field, false) & ~RiscvCBType(ulong.MaxValue)) | RiscvCBType(v), false);
+                ReplaceImmediate(field, RiscvCBType, v);
                 break;
             case FieldLayout.RiscvCJType:
-                Write(field, (Read(field, false) & ~RiscvCJType(ulong.MaxValue)) | RiscvCJType(v), false);
+                ReplaceImmediate(field, RiscvCJType, v);
                 break;
             case FieldLayout.RiscvAuipcPair:
             {
@@ -526,6 +526,10 @@ public static class LoaderEngine
     private static ulong Bit(ulong x, int from, int count) => (x >> from) & ((1UL << count) - 1);
 
     // The immediate encodings of the riscv instruction formats (unprivileged ISA, chapters 2 and 16): offset bits to instruction bits.
+    /// <summary>Replaces the immediate bits of a little-endian riscv instruction with <paramref name="value"/> scattered by <paramref name="encode"/>.</summary>
+    private static void ReplaceImmediate(Span<byte> field, Func<ulong, ulong> encode, ulong value) =>
+        Write(field, (Read(field, false) & ~encode(ulong.MaxValue)) | encode(value), false);
+
     private static ulong RiscvBType(ulong x) => (Bit(x, 1, 4) << 8) | (Bit(x, 5, 6) << 25) | (Bit(x, 11, 1) << 7) | (Bit(x, 12, 1) << 31);
     private static ulong RiscvJType(ulong x) => (Bit(x, 1, 10) << 21) | (Bit(x, 11, 1) << 20) | (Bit(x, 12, 8) << 12) | (Bit(x, 20, 1) << 31);
     private static ulong RiscvCBType(ulong x) => (Bit(x, 1, 2) << 3) | (Bit(x, 3, 2) << 10) | (Bit(x, 5, 1) << 2) | (Bit(x, 6, 2) << 5) | (Bit(x, 8, 1) << 12);
