@@ -4,9 +4,10 @@ using PicGuard.Elf;
 namespace PicGuard.Diagnostics;
 
 /// <summary>
-/// The "&gt;&gt;&gt;" lines of a relocation finding, kept as their parts (the place, source position, instruction and
-/// fix) and turned into text only when written or read: <see cref="Diagnostic.WriteTo"/> writes the parts straight to
-/// the output, so a listed finding costs no line strings; reading an element builds (and keeps) the lines.
+/// The "&gt;&gt;&gt;" lines of a relocation finding, kept as their parts (the place, the places of its collapsed repeats,
+/// source position, instruction and fix) and turned into text only when written or read: <see cref="Diagnostic.WriteTo"/>
+/// writes the parts straight to the output, so a listed finding costs no line strings; reading an element builds (and
+/// keeps) the lines.
 /// </summary>
 internal sealed class RelocationContext : IReadOnlyList<string>
 {
@@ -15,18 +16,34 @@ internal sealed class RelocationContext : IReadOnlyList<string>
     private readonly SourcePosition? _source;
     private readonly string? _instruction;
     private readonly string _fixLine;
+    private readonly IReadOnlyList<ObjectLocation> _repeats;
+    private readonly int _more;
     private string[]? _lines;
 
     public RelocationContext(ObjectLocation place, string objectName, SourcePosition? source, string? instruction, string fixLine)
+        : this(place, objectName, source, instruction, fixLine, [], 0)
+    {
+    }
+
+    private RelocationContext(ObjectLocation place, string objectName, SourcePosition? source, string? instruction, string fixLine, IReadOnlyList<ObjectLocation> repeats, int more)
     {
         _place = place;
         _objectName = objectName;
         _source = source;
         _instruction = instruction;
         _fixLine = fixLine;
+        _repeats = repeats;
+        _more = more;
     }
 
-    public int Count => 2 + (_source is null ? 0 : 1) + (_instruction is null ? 0 : 1);
+    /// <summary>
+    /// The same lines with the places of identical findings after the first "referenced by" line, then "referenced N more
+    /// time(s)" for <paramref name="more"/> not shown: how a collapsed finding reads, still kept as parts.
+    /// </summary>
+    public RelocationContext WithRepeats(IReadOnlyList<ObjectLocation> repeats, int more) =>
+        new(_place, _objectName, _source, _instruction, _fixLine, repeats, more);
+
+    public int Count => 2 + _repeats.Count + (_more > 0 ? 1 : 0) + (_source is null ? 0 : 1) + (_instruction is null ? 0 : 1);
 
     public string this[int index] => Lines[index];
 
@@ -41,11 +58,16 @@ internal sealed class RelocationContext : IReadOnlyList<string>
         var lines = new string[Count];
         int i = 0;
         lines[i++] = ReferencedBy(_place, _objectName);
+        foreach (var repeat in _repeats) lines[i++] = ReferencedBy(repeat, _objectName);
+        if (_more > 0) lines[i++] = More(_more);
         if (_source is not null) lines[i++] = $"source: {_source}";
         if (_instruction is not null) lines[i++] = $"instruction: {_instruction}";
         lines[i] = _fixLine;
         return lines;
     }
+
+    /// <summary>The line that counts the places of a collapsed finding not shown.</summary>
+    public static string More(int more) => $"referenced {more} more time(s)";
 
     /// <summary>"referenced by func+0x1c (.text+0x3c) in object", or "referenced by .data+0x8 in object" when no function holds the place.</summary>
     public static string ReferencedBy(ObjectLocation place, string objectName) => place.Function is null
@@ -64,19 +86,14 @@ internal sealed class RelocationContext : IReadOnlyList<string>
             }
             return;
         }
-        writer.Write("\n>>> referenced by ");
-        if (_place.Function is { } function)
+        WriteReferencedBy(writer, _place);
+        for (int r = 0; r < _repeats.Count; r++) WriteReferencedBy(writer, _repeats[r]); // no enumerator for an empty list
+        if (_more > 0)
         {
-            writer.Write(function);
-            writer.Write("+0x");
-            Hex(writer, _place.FunctionOffset);
-            writer.Write(" (");
+            writer.Write("\n>>> referenced ");
+            Decimal(writer, _more);
+            writer.Write(" more time(s)");
         }
-        writer.Write(_place.Section);
-        writer.Write("+0x");
-        Hex(writer, _place.Offset);
-        writer.Write(_place.Function is null ? " in " : ") in ");
-        writer.Write(_objectName);
         if (_source is { } source)
         {
             writer.Write("\n>>> source: ");
@@ -99,6 +116,23 @@ internal sealed class RelocationContext : IReadOnlyList<string>
         }
         writer.Write("\n>>> ");
         writer.Write(_fixLine);
+    }
+
+    private void WriteReferencedBy(TextWriter writer, ObjectLocation place)
+    {
+        writer.Write("\n>>> referenced by ");
+        if (place.Function is { } function)
+        {
+            writer.Write(function);
+            writer.Write("+0x");
+            Hex(writer, place.FunctionOffset);
+            writer.Write(" (");
+        }
+        writer.Write(place.Section);
+        writer.Write("+0x");
+        Hex(writer, place.Offset);
+        writer.Write(place.Function is null ? " in " : ") in ");
+        writer.Write(_objectName);
     }
 
     private static void Hex(TextWriter writer, ulong value)

@@ -108,15 +108,16 @@ public sealed class SourceLocator
     private static List<LineSequence> ReadLineTable(ElfFile elf)
     {
         ElfSection? debugLine = null, debugStr = null, debugLineStr = null;
-        foreach (var s in elf.Sections)
+        var names = elf.SectionNameTable;
+        foreach (ref readonly var s in elf.SectionSpan)
         {
             if (s.Type != ElfSectionType.ProgBits) continue;
-            switch (elf.SectionName(s))
-            {
-                case ".debug_line": debugLine ??= s; break;
-                case ".debug_str": debugStr ??= s; break;
-                case ".debug_line_str": debugLineStr ??= s; break;
-            }
+            // Compared as bytes: an object of thousands of function sections decodes no name here.
+            var name = ElfFile.SectionNameBytes(s, names);
+            if (name.Length < 7 || name[1] != (byte)'d' || !name.StartsWith(".debug_"u8)) continue;
+            if (name.StartsWith(".debug_line\0"u8)) debugLine ??= s;
+            else if (name.StartsWith(".debug_str\0"u8)) debugStr ??= s;
+            else if (name.StartsWith(".debug_line_str\0"u8)) debugLineStr ??= s;
         }
         if (debugLine is not { } line || Contents(elf, line) is not { } contents) return [];
         byte[] data = contents.ToArray(); // a copy: relocations are applied to it

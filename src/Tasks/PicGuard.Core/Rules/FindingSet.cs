@@ -35,7 +35,9 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
         public Diagnostic? Diagnostic;
         public int Count = count;
         public List<string>? Places;
+        public List<ObjectLocation>? Locations; // a relocation finding's repeats, kept as places (RelocationContext)
         public Suppression? By;
+        public int Shown => (Places?.Count ?? 0) + (Locations?.Count ?? 0);
     }
 
     private Dictionary<FindingKey, Group> _groups = TakeSpare(ref t_spareGroups) ?? new();
@@ -84,14 +86,14 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
 
     /// <summary>
     /// True when an identical finding is already here: it is counted, and <paramref name="wantsPlace"/> says whether
-    /// the listed finding still shows extra places (the caller then hands the "referenced by" text to <see cref="AddPlace"/>).
+    /// the listed finding still shows extra places (the caller then hands the place, or its "referenced by" text, to <see cref="AddPlace(in FindingKey, ObjectLocation)"/>).
     /// </summary>
     public bool Repeat(in FindingKey key, int occurrences, out bool wantsPlace)
     {
         wantsPlace = false;
         if (!_groups.TryGetValue(key, out var group)) return false;
         group.Count += occurrences;
-        wantsPlace = group.Diagnostic is not null && group.By is null && (group.Places?.Count ?? 0) < PlacesShown;
+        wantsPlace = group.Diagnostic is not null && group.By is null && group.Shown < PlacesShown;
         return true;
     }
 
@@ -102,6 +104,13 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
             (group.Places ??= new List<string>()).Add(place);
     }
 
+    /// <summary>As <see cref="AddPlace(in FindingKey, string?)"/> for a relocation finding: the place, formatted only when written.</summary>
+    public void AddPlace(in FindingKey key, ObjectLocation place)
+    {
+        if (_groups.TryGetValue(key, out var group))
+            (group.Locations ??= new List<ObjectLocation>(PlacesShown)).Add(place);
+    }
+
     /// <summary>
     /// The first finding of its kind, known by what suppressions match on: suppressed, listed, or only
     /// counted (over the cap, or <see cref="CheckOptions.CountOnly"/>). Nothing is formatted here; the
@@ -110,7 +119,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
     /// </summary>
     public Admission Admit(in FindingKey key, string code, Severity severity, string? symbol, string? section, string file, int occurrences = 1)
     {
-        var by = options.Suppressions.Count == 0 ? null : options.Suppressions.FirstOrDefault(s => s.Covers(code, symbol, section, file));
+        var by = options.Suppressions.Count == 0 ? null : SuppressedBy(code, symbol, section, file);
         if (by is null && (options.CountOnly || _listed >= _listLimit))
         {
             Tally(severity, occurrences);
@@ -122,6 +131,14 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
         if (by is not null) return Admission.Suppressed;
         _listed++;
         return Admission.Listed;
+    }
+
+    /// <summary>The first suppression that covers the finding. Apart from <see cref="Admit"/>, so no closure is allocated on every finding.</summary>
+    private Suppression? SuppressedBy(string code, string? symbol, string? section, string file)
+    {
+        foreach (var s in options.Suppressions)
+            if (s.Covers(code, symbol, section, file)) return s;
+        return null;
     }
 
     /// <summary>
@@ -168,7 +185,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
             if (g.By is not null)
                 result.Suppressed.Add((d, g.By));
             else
-                result.Diagnostics.Add(g.Places is null && g.Count == g.Diagnostic.Occurrences ? d : d with { Context = WithPlaces(g) });
+                result.Diagnostics.Add(g.Shown == 0 && g.Count == g.Diagnostic.Occurrences ? d : d with { Context = WithPlaces(g) });
         }
         result.Omitted += _counted;
         result.OmittedErrors += _countedErrors;
@@ -187,13 +204,15 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
     }
 
     /// <summary>The first finding's context with the repeats' places after its own, and how many more there were.</summary>
-    private static List<string> WithPlaces(Group g)
+    private static IReadOnlyList<string> WithPlaces(Group g)
     {
+        if (g.Diagnostic!.Context is RelocationContext parts && g.Places is null)
+            return parts.WithRepeats(g.Locations ?? [], g.Count - g.Diagnostic.Occurrences - (g.Locations?.Count ?? 0));
         var context = g.Diagnostic!.Context.ToList();
         int at = context.FindLastIndex(c => c.StartsWith("referenced by ", StringComparison.Ordinal)) + 1;
         var lines = new List<string>(g.Places ?? []);
         int more = g.Count - g.Diagnostic!.Occurrences - lines.Count;
-        if (more > 0) lines.Add($"referenced {more} more time(s)");
+        if (more > 0) lines.Add(RelocationContext.More(more));
         context.InsertRange(at, lines);
         return context;
     }

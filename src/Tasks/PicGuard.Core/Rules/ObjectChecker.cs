@@ -716,7 +716,7 @@ internal sealed class ObjectChecker
             messageNamesSection ? patched.Index : -1, messageNamesOffset ? r.Offset : 0);
         if (_findings.Repeat(key, 1, out bool wantsPlace))
         {
-            if (wantsPlace) _findings.AddPlace(key, PlaceText(patched, r.Offset));
+            if (wantsPlace) _findings.AddPlace(key, Place(patched, r.Offset, withSource: false).Location);
             return;
         }
         string? symbol = _findings.HasSuppressions ? SymbolName(relocationSection, r) : null;
@@ -796,8 +796,6 @@ internal sealed class ObjectChecker
         }
         return sb.ToString();
     }
-
-    private string PlaceText(ElfSection patched, ulong rawOffset) => ReferencedBy(Place(patched, rawOffset, withSource: false).Location);
 
     private string? SymbolName(ElfSection relocationSection, ElfRelocation r)
     {
