@@ -182,7 +182,8 @@ public sealed class Checker
         ArgumentNullException.ThrowIfNull(onResult);
         ArgumentOutOfRangeException.ThrowIfNegative(maxParallelism);
         var run = new FilesRun(paths.Count, result => prepare(result), (i, prepared) => onResult(i, (T)prepared!), this, bitcode);
-        int parallelism = maxParallelism == 0 ? Environment.ProcessorCount : maxParallelism;
+        // One small file is checked on this thread: starting pool threads for it costs more than the check.
+        int parallelism = maxParallelism == 0 ? (paths.Count == 1 && IsSmallFile(paths[0]) ? 1 : Environment.ProcessorCount) : maxParallelism;
         try
         {
             var units = Units(paths, run);
@@ -203,6 +204,19 @@ public sealed class Checker
         run.Emit();
         if (!run.AllEmitted)
             throw new InvalidOperationException("a file was not checked");
+    }
+
+    private static bool IsSmallFile(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            return info.Exists && info.Length <= FileContents.MapFrom;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return false; // the check itself reports what is wrong with the path
+        }
     }
 
     /// <summary>The files of one <see cref="CheckFiles(IReadOnlyList{string}, Action{int, CheckResult}, int)"/> call: hands out results in input order.</summary>
