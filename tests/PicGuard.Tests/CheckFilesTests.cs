@@ -181,4 +181,53 @@ public sealed class CheckFilesTests
         Assert.ThrowsExactly<ArgumentNullException>(() => checker.CheckFiles(null!));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => checker.CheckFiles(["a.o"], -1));
     }
+
+    /// <summary>
+    /// What a caller that shows N findings in order, then the first of each new rule (MSBuild's PicMaxLoggedDiagnostics),
+    /// takes from a run with a ListingRoom of N is what it takes from a run without one, at any parallelism; every finding is
+    /// still counted; and the findings past the room are counted as unshown, not listed.
+    /// </summary>
+    [TestMethod]
+    public void ListingRoom_ListsWhatAnInOrderCallerShows_AndCountsTheRest()
+    {
+        using var dir = new TempDir();
+        var paths = Corpus(dir);
+        for (int i = 0; i < 6; i++)
+            paths.Insert(1, Compile(dir.Path, $"k{i}.c", Sources.GlobalTable.Replace("table", $"table{i}"), Gcc, "-O2", "-mcmodel=kernel", "-fno-pic"));
+        paths.Add(Compile(dir.Path, "late.c", Sources.ExternVariable, Gcc, "-O2", "-fpic", "-fvisibility=hidden")); // PG0002 again, last
+        var checker = new Checker(CheckOptions.Default);
+        var all = checker.CheckFiles(paths);
+        int listedWithout = all.Sum(r => r.Diagnostics.Count);
+
+        foreach (int limit in new[] { 0, 3, 10 })
+        {
+            var shown = Shown(all, limit);
+            Assert.IsGreaterThan(limit, shown.Count, "some findings are shown past the limit, one of each new rule");
+            foreach (int parallelism in new[] { 1, 2, 8 })
+            {
+                var results = new CheckResult[paths.Count];
+                checker.CheckFiles(paths, r => r, (i, r) => results[i] = r, parallelism, room: new ListingRoom(limit));
+                CollectionAssert.AreEqual(shown, Shown(results, limit), $"limit {limit}, parallelism {parallelism}");
+                for (int i = 0; i < paths.Count; i++)
+                {
+                    Assert.AreEqual(all[i].Errors, results[i].Errors, $"{paths[i]}: every error is counted");
+                    Assert.AreEqual(all[i].Warnings, results[i].Warnings, $"{paths[i]}: every warning is counted");
+                }
+                int listed = results.Sum(r => r.Diagnostics.Count);
+                Assert.IsLessThan(listedWithout, listed, $"limit {limit}, parallelism {parallelism}: findings past the room are not listed");
+                Assert.IsGreaterThan(0, results.Sum(r => r.Unshown), "they are counted as unshown");
+            }
+        }
+    }
+
+    /// <summary>The findings an in-order caller shows: the first <paramref name="limit"/>, then the first of each rule code not shown yet.</summary>
+    private static List<string> Shown(IEnumerable<CheckResult> results, int limit)
+    {
+        var codes = new HashSet<string>();
+        var shown = new List<string>();
+        foreach (var d in results.SelectMany(r => r.Diagnostics))
+            if (codes.Add(d.Code) | shown.Count < limit)
+                shown.Add(d.Format());
+        return shown;
+    }
 }

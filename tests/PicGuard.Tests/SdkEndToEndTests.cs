@@ -76,6 +76,14 @@ public sealed class SdkEndToEndTests
         int allErrors = System.Text.RegularExpressions.Regex.Matches(allLog, @"^.*\.o : error PG\d+: (?!>>>)", System.Text.RegularExpressions.RegexOptions.Multiline).Count;
         Assert.IsGreaterThanOrEqualTo(9, allErrors, all.All);
         Assert.DoesNotContain("not logged", all.All);
+
+        // Past the limit the checker lists only what can still be logged, yet every place is counted: the summary's
+        // totals are those of the build that logs all, and the count of what was not logged is what the log lacks.
+        var notLogged = System.Text.RegularExpressions.Regex.Match(capped.All, @"PicGuard: (\d+) more finding\(s\) not logged");
+        Assert.IsTrue(notLogged.Success, capped.All);
+        Assert.AreEqual(Places(all.All), Places(capped.All), "every error is counted, logged or not");
+        int loggedPlaces = PlacesOfLoggedFindings(log);
+        Assert.AreEqual(Places(all.All) - loggedPlaces, int.Parse(notLogged.Groups[1].Value), capped.All);
     }
 
     [TestMethod]
@@ -130,5 +138,30 @@ public sealed class SdkEndToEndTests
         Assert.AreEqual(1, r.ExitCode, r.All);
         StringAssert.Contains(r.All, "error PG9004: PicProfile is 'kexec', which is not accepted; use one of: generic, kexec-purgatory, efi-stub, startup");
         Assert.DoesNotContain("MSB4018", r.All);
+    }
+
+    /// <summary>Errors and warnings by place, from PicValidate's summary line ("3 error(s) at 40 place(s), 1 warning(s), ...").</summary>
+    private static int Places(string log)
+    {
+        var summary = System.Text.RegularExpressions.Regex.Match(log, @"PicGuard: checked \d+ file\(s\), \d+ relocation\(s\): (\d+) error\(s\)(?: at (\d+) place\(s\))?, (\d+) warning\(s\)(?: at (\d+) place\(s\))?");
+        Assert.IsTrue(summary.Success, log);
+        int Group(int at, int or) => int.Parse(summary.Groups[summary.Groups[at].Success ? at : or].Value);
+        return Group(2, 1) + Group(4, 3);
+    }
+
+    /// <summary>The places the logged findings stand for: each one's own, its repeats' "referenced by" lines, and "referenced N more time(s)".</summary>
+    private static int PlacesOfLoggedFindings(string log)
+    {
+        int places = 0;
+        bool ownPlace = false;
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(log, @"^.*\.o : (?:error|warning) PG\d+: (.*)$", System.Text.RegularExpressions.RegexOptions.Multiline))
+        {
+            string text = m.Groups[1].Value.TrimEnd('\r');
+            var more = System.Text.RegularExpressions.Regex.Match(text, @"^>>> referenced (\d+) more time\(s\)");
+            if (more.Success) places += int.Parse(more.Groups[1].Value);
+            else if (text.StartsWith(">>> referenced by ", StringComparison.Ordinal)) { if (ownPlace) ownPlace = false; else places++; }
+            else if (!text.StartsWith(">>>", StringComparison.Ordinal)) { places++; ownPlace = true; }
+        }
+        return places;
     }
 }

@@ -48,6 +48,9 @@ public sealed class CheckResult
 
     /// <summary>Findings beyond <see cref="CheckOptions.MaxDiagnosticsPerFile"/>: counted, not listed.</summary>
     public int Omitted { get; internal set; }
+
+    /// <summary>Findings past the caller's <see cref="ListingRoom"/> (none without one): counted, not listed.</summary>
+    public int Unshown { get; internal set; }
     public long Relocations { get; internal set; }
     public int Objects { get; internal set; }
     /// <summary>Errors found, counting collapsed and omitted ones.</summary>
@@ -88,6 +91,7 @@ public sealed class CheckResult
     {
         Suppressed.AddRange(other.Suppressed);
         Omitted += other.Omitted;
+        Unshown += other.Unshown;
         OmittedErrors += other.OmittedErrors;
         OmittedWarnings += other.OmittedWarnings;
         Relocations += other.Relocations;
@@ -175,13 +179,16 @@ public sealed class Checker
     /// With <paramref name="bitcode"/>, the files' LLVM bitcode modules go there instead, and PG0013 is left to the caller
     /// (<see cref="CodeModelConflicts"/>), as for files checked in several calls that make one link.
     /// </summary>
-    public void CheckFiles<T>(IReadOnlyList<string> paths, Func<CheckResult, T> prepare, Action<int, T> onResult, int maxParallelism = 0, BitcodeInputs? bitcode = null)
+    /// <para>With <paramref name="room"/>, files list findings only while the files before them have listed fewer than its
+    /// limit, then only the first finding of each rule they have, and count the rest (<see cref="CheckResult.Unshown"/>):
+    /// for a caller that shows no more than that (MSBuild's PicMaxLoggedDiagnostics). Every finding is still counted.</para>
+    public void CheckFiles<T>(IReadOnlyList<string> paths, Func<CheckResult, T> prepare, Action<int, T> onResult, int maxParallelism = 0, BitcodeInputs? bitcode = null, ListingRoom? room = null)
     {
         ArgumentNullException.ThrowIfNull(paths);
         ArgumentNullException.ThrowIfNull(prepare);
         ArgumentNullException.ThrowIfNull(onResult);
         ArgumentOutOfRangeException.ThrowIfNegative(maxParallelism);
-        var run = new FilesRun(paths.Count, result => prepare(result), (i, prepared) => onResult(i, (T)prepared!), this, bitcode);
+        var run = new FilesRun(paths.Count, result => prepare(result), (i, prepared) => onResult(i, (T)prepared!), this, bitcode, room);
         // One small file is checked on this thread: starting pool threads for it costs more than the check.
         int parallelism = maxParallelism == 0 ? (paths.Count == 1 && IsSmallFile(paths[0]) ? 1 : Environment.ProcessorCount) : maxParallelism;
         try
@@ -220,8 +227,11 @@ public sealed class Checker
     }
 
     /// <summary>The files of one <see cref="CheckFiles(IReadOnlyList{string}, Action{int, CheckResult}, int)"/> call: hands out results in input order.</summary>
-    private sealed class FilesRun(int count, Func<CheckResult, object?> prepare, Action<int, object?> onResult, Checker checker, BitcodeInputs? sharedBitcode)
+    private sealed class FilesRun(int count, Func<CheckResult, object?> prepare, Action<int, object?> onResult, Checker checker, BitcodeInputs? sharedBitcode, ListingRoom? room)
     {
+        /// <summary>What the caller shows across files, or null: every file lists up to its cap.</summary>
+        public ListingRoom? Room => room;
+
         /// <summary>The caller's preparation of a finished file's result (see <see cref="CheckFiles{T}"/>).</summary>
         public object? Prepare(CheckResult result) => prepare(result);
 
@@ -296,7 +306,12 @@ public sealed class Checker
         /// <summary>Prepares the finished file's result on this thread, marks it complete and emits what is ready.</summary>
         private void Complete()
         {
-            if (!run.GainsCodeModelConflicts(index)) Prepared = run.Prepare(Finish());
+            if (!run.GainsCodeModelConflicts(index))
+            {
+                var result = Finish();
+                run.Room?.Listed(result.Diagnostics.Count);
+                Prepared = run.Prepare(result);
+            }
             _complete = true;
             run.Emit();
         }
@@ -341,6 +356,13 @@ public sealed class Checker
         /// listed, as far as they are done (a lower bound, so the member never lists less than the file will show).
         /// </summary>
         public int? ListLimit => options.MaxDiagnosticsPerFile > 0 ? Math.Max(0, options.MaxDiagnosticsPerFile - _listed) : null;
+
+        /// <summary>
+        /// How many findings a member (or the file's one object) starting now may list before it lists only the first of
+        /// each rule: the run's room less what this file's members before it listed; null without a room. Files before
+        /// this one that are still being checked are not counted, so it is never less than the file will be shown.
+        /// </summary>
+        public int? RoomLimit => run.Room is { } room ? Math.Max(0, room.Remaining - _listed) : null;
 
         /// <summary>Records a member's result and folds every member whose predecessors are all done.</summary>
         public void Done(Unit unit, CheckResult result)
@@ -405,7 +427,7 @@ public sealed class Checker
         {
             if (unit.Unread is { } unread && !ReadInput(unit, unread.Handle, unread.Length)) return;
             var result = new CheckResult();
-            var findings = new FindingSet(_options, unit.Job.ListLimit);
+            var findings = new FindingSet(_options, unit.Job.ListLimit, unit.Job.RoomLimit);
             if (unit.Missing is { } missing)
                 findings.Add(Make(RuleCatalog.MissingInput, unit.Job.Path, unit.ObjectName, missing));
             else if (unit.Malformed is { } malformed)

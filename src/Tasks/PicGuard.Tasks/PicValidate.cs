@@ -61,7 +61,10 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
         var logged = new LoggedDiagnostics(maxLogged);
 
         // Findings as MSBuild counts them (one per logged error or warning) and the places they stand for.
-        int errors = 0, warnings = 0, errorPlaces = 0, warningPlaces = 0, suppressed = 0, omitted = 0;
+        int errors = 0, warnings = 0, errorPlaces = 0, warningPlaces = 0, suppressed = 0, omitted = 0, unlogged = 0;
+        // Past PicMaxLoggedDiagnostics the checker lists only what can still be logged (the first of each new code):
+        // source lines and instructions of findings nobody sees are not worth their time.
+        var room = maxLogged > 0 ? new ListingRoom(maxLogged) : null;
         var bitcode = new BitcodeInputs(); // the LLVM bitcode of every file, for PG0013 over them together
 
         // Files are checked in parallel, in runs of items with the same options (most builds: one run), and logged in item order.
@@ -90,37 +93,55 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
             {
                 var item = run[i].Item;
                 RelocationCount = (int)Math.Min(int.MaxValue, RelocationCount + result.Relocations);
+                int placesLogged = 0;
                 foreach (var d in result.Diagnostics)
-                    if (logged.Admit(d))
-                        TaskLog.Diagnostic(Log, d, item.ItemSpec);
+                {
+                    if (!logged.Admit(d)) continue;
+                    TaskLog.Diagnostic(Log, d, item.ItemSpec);
+                    if (d.Severity == Severity.Error) errors++;
+                    else if (d.Severity == Severity.Warning) warnings++;
+                    else continue;
+                    placesLogged += d.Occurrences;
+                }
                 foreach (var (d, by) in result.Suppressed)
                     Log.LogMessage(MessageImportance.Normal, $"PicGuard: suppressed {d.Code} in {d.Object}: {d.Message}{(by.Justification is { Length: > 0 } j ? $" (justification: {j})" : "")}");
-                if (result.Omitted > 0)
-                    Log.LogMessage(MessageImportance.High, $"PicGuard: {item.ItemSpec}: {result.Omitted} more finding(s) not listed (PicMaxDiagnostics={options.MaxDiagnosticsPerFile}).");
-                errors += result.Diagnostics.Count(d => d.Severity == Severity.Error);
-                warnings += result.Diagnostics.Count(d => d.Severity == Severity.Warning);
+                // Once the log is full, what a file did not log is counted once at the end: how much of it the checker
+                // left unlisted depends on timing, and a line per file would say nothing the log could still show.
+                if (logged.Full)
+                    unlogged += result.Errors + result.Warnings - placesLogged;
+                else
+                {
+                    if (result.Omitted > 0)
+                        Log.LogMessage(MessageImportance.High, $"PicGuard: {item.ItemSpec}: {result.Omitted} more finding(s) not listed (PicMaxDiagnostics={options.MaxDiagnosticsPerFile}).");
+                    omitted += result.Omitted;
+                }
                 errorPlaces += result.Errors;
                 warningPlaces += result.Warnings;
                 suppressed += result.Suppressed.Count;
-                omitted += result.Omitted;
-            }, bitcode: bitcode);
+            }, bitcode: bitcode, room: room);
             start = end;
         }
         // Code models that disagree among the bitcode inputs of the link (PG0013): one finding per group, over all the files.
         var across = new Checker(options).CodeModelConflicts(bitcode);
         foreach (var d in across.Diagnostics)
-            if (logged.Admit(d))
-                TaskLog.Diagnostic(Log, d, Files.FirstOrDefault(f => f.GetMetadata("FullPath") == d.File)?.ItemSpec ?? d.File);
-        errors += across.Diagnostics.Count(d => d.Severity == Severity.Error);
-        warnings += across.Diagnostics.Count(d => d.Severity == Severity.Warning);
+        {
+            if (!logged.Admit(d))
+            {
+                if (d.Severity is Severity.Error or Severity.Warning) unlogged += d.Occurrences;
+                continue;
+            }
+            TaskLog.Diagnostic(Log, d, Files.FirstOrDefault(f => f.GetMetadata("FullPath") == d.File)?.ItemSpec ?? d.File);
+            if (d.Severity == Severity.Error) errors++;
+            else if (d.Severity == Severity.Warning) warnings++;
+        }
         errorPlaces += across.Errors;
         warningPlaces += across.Warnings;
         suppressed += across.Suppressed.Count;
-        if (logged.Unlogged > 0)
+        if (unlogged > 0)
             Log.LogMessage(MessageImportance.High,
-                $"PicGuard: {logged.Unlogged} more finding(s) not logged (PicMaxLoggedDiagnostics={maxLogged}; 0 logs all): `picguard check` lists them, or set the property.");
+                $"PicGuard: {unlogged} more finding(s) not logged (PicMaxLoggedDiagnostics={maxLogged}; 0 logs all): `picguard check` lists them, or set the property.");
         Log.LogMessage(MessageImportance.Normal,
-            $"PicGuard: checked {Files.Length} file(s), {RelocationCount} relocation(s): {Counted(errors, errorPlaces, "error")}, {Counted(warnings, warningPlaces, "warning")}, {suppressed} suppressed, {omitted} not listed.");
+            $"PicGuard: checked {Files.Length} file(s), {RelocationCount} relocation(s): {Counted(errors, errorPlaces, "error")}, {Counted(warnings, warningPlaces, "warning")}, {suppressed} suppressed, {omitted} not listed{(unlogged > 0 ? $", {unlogged} not logged" : "")}.");
         return !Log.HasLoggedErrors;
     }
 
@@ -130,8 +151,8 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
         private readonly HashSet<string> _codes = new(StringComparer.Ordinal);
         private int _logged;
 
-        /// <summary>Findings counted but not logged.</summary>
-        public int Unlogged { get; private set; }
+        /// <summary>The first N are logged: from now on, only a finding of a new code is.</summary>
+        public bool Full => max > 0 && _logged >= max;
 
         public bool Admit(Diagnostic d)
         {
@@ -141,7 +162,6 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
                 _logged++;
                 return true;
             }
-            Unlogged++;
             return false;
         }
     }

@@ -22,7 +22,11 @@ internal readonly record struct FindingKey(
 /// At most this many findings are listed here (null: <see cref="CheckOptions.MaxDiagnosticsPerFile"/>): an archive
 /// member checked apart lists no more than its file still has room for.
 /// </param>
-internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
+/// <param name="roomLimit">
+/// Past this many listed findings, only the first finding of each rule is listed and the rest are counted as unshown
+/// (null: no such limit): the room a <see cref="ListingRoom"/> leaves this set.
+/// </param>
+internal sealed class FindingSet(CheckOptions options, int? listLimit = null, int? roomLimit = null)
 {
     /// <summary>Extra places a collapsed finding names before "referenced N more time(s)".</summary>
     public const int PlacesShown = 2;
@@ -59,7 +63,10 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
     private int _objects;
     private int _appended;
 
-    private int _countedErrors, _countedWarnings, _counted;
+    private int _countedErrors, _countedWarnings, _counted, _unshown;
+
+    /// <summary>The rules listed here, while a room limit applies: past it, a rule not yet listed is still listed once.</summary>
+    private HashSet<string>? _listedRules;
 
     /// <summary>
     /// Findings are only counted (a summary is all that is wanted, or there is no room left to list any) and nothing
@@ -125,6 +132,18 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
             Tally(severity, occurrences);
             return Admission.Omitted;
         }
+        if (by is null && roomLimit is { } room)
+        {
+            _listedRules ??= new HashSet<string>(StringComparer.Ordinal);
+            if (_listed >= room && _listedRules.Contains(code))
+            {
+                Tally(severity, occurrences);
+                _counted -= occurrences;
+                _unshown += occurrences;
+                return Admission.Omitted;
+            }
+            _listedRules.Add(code);
+        }
         var group = new Group(severity, occurrences) { By = by };
         _groups[key] = group;
         _order.Add(group);
@@ -188,9 +207,10 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null)
                 result.Diagnostics.Add(g.Shown == 0 && g.Count == g.Diagnostic.Occurrences ? d : d with { Context = WithPlaces(g) });
         }
         result.Omitted += _counted;
+        result.Unshown += _unshown;
         result.OmittedErrors += _countedErrors;
         result.OmittedWarnings += _countedWarnings;
-        _counted = _countedErrors = _countedWarnings = 0;
+        _counted = _countedErrors = _countedWarnings = _unshown = 0;
         _order.Clear();
         _groups.Clear();
         // Kept for the next set on this thread unless it grew large (one huge object should not pin its table).
