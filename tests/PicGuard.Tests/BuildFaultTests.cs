@@ -20,8 +20,11 @@ public sealed class BuildFaultTests
     /// <summary>An entry calling work(), as FailedBuildStateTests writes it beside its interruptible linker.</summary>
     private const string Entry = FailedBuildStateTests.Entry;
 
-    /// <summary>Starts `dotnet build` in the background with a marker in its environment, so its processes can be found.</summary>
-    private static Process StartBuild(string dir, string marker, params string[] args)
+    /// <summary>
+    /// Starts `dotnet build` in the background with a marker in its environment, so its processes can be found;
+    /// its output gathers in <paramref name="log"/>, for the message of an assertion that fails.
+    /// </summary>
+    private static Process StartBuild(string dir, string marker, out System.Text.StringBuilder log, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in (string[])["build", "-nodeReuse:false", "-v:n", .. args]) psi.ArgumentList.Add(a);
@@ -29,8 +32,9 @@ public sealed class BuildFaultTests
             if (v is null) psi.Environment.Remove(k); else psi.Environment[k] = v;
         psi.Environment["PICGUARD_TEST_BUILD"] = marker;
         var build = Process.Start(psi)!;
-        build.OutputDataReceived += (_, _) => { };
-        build.ErrorDataReceived += (_, _) => { };
+        var output = log = new System.Text.StringBuilder();
+        build.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        build.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         build.BeginOutputReadLine();
         build.BeginErrorReadLine();
         return build;
@@ -56,13 +60,15 @@ public sealed class BuildFaultTests
         File.WriteAllText(dir["work.c"], "int work(void) { return 2; }\n");
         File.WriteAllText(Path.Combine(tools, "interrupt"), "");
         string marker = Guid.NewGuid().ToString("N");
-        using (var build = StartBuild(dir.Path, marker))
+        using (var build = StartBuild(dir.Path, marker, out var log))
         {
             WaitFor(() => File.Exists(Path.Combine(tools, "link-started")) || build.HasExited, TimeSpan.FromMinutes(5), "the build reached the link");
             Assert.IsFalse(build.HasExited, "the build waits for the linker");
             var stopwatch = Stopwatch.StartNew();
             RunChecked("kill", "-INT", build.Id.ToString());
-            Assert.IsTrue(build.WaitForExit(60_000), "Ctrl+C ends the build while the linker still has minutes to run");
+            bool ended = build.WaitForExit(60_000);
+            if (!ended) build.Kill(entireProcessTree: true);
+            lock (log) Assert.IsTrue(ended, "Ctrl+C ends the build while the linker still has minutes to run; the build printed:\n" + log);
             Assert.AreNotEqual(0, build.ExitCode);
             Assert.IsLessThan(60_000, stopwatch.ElapsedMilliseconds);
         }
@@ -90,7 +96,7 @@ public sealed class BuildFaultTests
 
         string marker = Guid.NewGuid().ToString("N");
         int killed = 0;
-        using (var build = StartBuild(dir.Path, marker))
+        using (var build = StartBuild(dir.Path, marker, out _))
         {
             WaitFor(() => killed > 0 || build.HasExited || (killed = KillCompilerProper(marker)) > 0, TimeSpan.FromMinutes(5), "the build ended or its compiler was found");
             Assert.IsGreaterThan(0, killed, "the compiler was found running and killed");

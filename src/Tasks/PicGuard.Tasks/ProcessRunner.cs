@@ -30,10 +30,40 @@ internal static class ProcessRunner
         p.Start();
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        using (cancel.Register(() => { try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }))
-            p.WaitForExit();
+        using (cancel.Register(() => Stop(p)))
+        {
+            // Polled, so a cancelled build never waits on a tool that outlives its kill (or on a child holding its pipes).
+            while (!p.WaitForExit(PollInterval))
+            {
+                if (!cancel.IsCancellationRequested) continue;
+                Stop(p);
+                p.WaitForExit(CancelGrace);
+                break;
+            }
+        }
         if (cancel.IsCancellationRequested) return new Result(-1, "cancelled");
+        p.WaitForExit(); // the tool has exited: let its last output lines arrive
         lock (output) return new Result(p.ExitCode, output.ToString());
+    }
+
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
+    /// <summary>How long a cancelled build waits for the killed tool to go before it stops anyway.</summary>
+    private static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>Kills the tool and whatever it started; if the tree cannot be walked, the tool itself. Never throws: it runs in MSBuild's cancellation.</summary>
+    private static void Stop(Process p)
+    {
+        try
+        {
+            p.Kill(entireProcessTree: true);
+            return;
+        }
+        catch (Exception e) when (e is AggregateException or System.ComponentModel.Win32Exception or InvalidOperationException) { } // the tree changed under the walk, or the tool already ended
+        try
+        {
+            p.Kill();
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException) { }
     }
 
     /// <summary>The command as a POSIX shell would take it, for the log.</summary>
