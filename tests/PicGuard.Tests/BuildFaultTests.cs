@@ -26,8 +26,10 @@ public sealed class BuildFaultTests
     /// </summary>
     private static Process StartBuild(string dir, string marker, out System.Text.StringBuilder log, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["build", "-nodeReuse:false", "-v:n", .. args]) psi.ArgumentList.Add(a);
+        // Through env --default-signal=INT: a test run started in the background (`&`, nohup) ignores SIGINT, every
+        // child inherits that, and the build would never see the Ctrl+C a user at a terminal sends.
+        var psi = new ProcessStartInfo("env") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])["--default-signal=INT", "dotnet", "build", "-nodeReuse:false", "-v:n", .. args]) psi.ArgumentList.Add(a);
         foreach (var (k, v) in SdkPackage.Environment())
             if (v is null) psi.Environment.Remove(k); else psi.Environment[k] = v;
         psi.Environment["PICGUARD_TEST_BUILD"] = marker;
