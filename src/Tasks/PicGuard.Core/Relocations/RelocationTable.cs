@@ -38,7 +38,7 @@ public sealed class RelocationTable
         // Every number up to 255 has a row (unknown ones too), so a lookup in the hot loop never allocates.
         _byNumber = new RelocationType[Math.Max(rows.Max(r => r.Number) + 1, 256)];
         for (uint n = 0; n < _byNumber.Length; n++)
-            _byNumber[n] = UnknownRow(n);
+            _byNumber[n] = new(n, null!, Unknown); // named when first looked up
         foreach (var row in rows)
         {
             if (_byNumber[row.Number].IsKnown)
@@ -52,8 +52,17 @@ public sealed class RelocationTable
     }
 
     /// <summary>The row for <paramref name="type"/>; an Unknown row named "R_…_&lt;unknown:number&gt;" when the type is not in the table.</summary>
-    public RelocationType this[uint type] =>
-        type < (uint)_byNumber.Length ? _byNumber[type] : UnknownRow(type);
+    public RelocationType this[uint type]
+    {
+        get
+        {
+            if (type >= (uint)_byNumber.Length) return UnknownRow(type);
+            ref var row = ref _byNumber[type];
+            // An unknown row gets its name once, when first asked for: only the name changes, one reference written.
+            if (row.Name is null) row = UnknownRow(type);
+            return row;
+        }
+    }
 
     /// <summary>
     /// Every type's kind by number (at least 256 entries; numbers past the end are Unknown): what the hot loop tests,
@@ -104,10 +113,12 @@ public sealed class RelocationTable
     };
 
     /// <summary>x86-64 psABI (System V AMD64 ABI, "Relocation Types").</summary>
-    public static readonly RelocationTable X86_64 = new(ElfMachine.X86_64, true, "x86-64", "R_X86_64_", 1, X86_64Rows(8));
+    public static RelocationTable X86_64 => LazyInitializer.EnsureInitialized(ref s_x86_64, static () => new(ElfMachine.X86_64, true, "x86-64", "R_X86_64_", 1, X86_64Rows(8)));
+    private static RelocationTable? s_x86_64;
 
     /// <summary>x32: x86-64 numbering in ELFCLASS32 objects, with 4-byte pointers (R_X86_64_32).</summary>
-    public static readonly RelocationTable X32 = new(ElfMachine.X86_64, false, "x32", "R_X86_64_", 10, X86_64Rows(4));
+    public static RelocationTable X32 => LazyInitializer.EnsureInitialized(ref s_x32, static () => new(ElfMachine.X86_64, false, "x32", "R_X86_64_", 10, X86_64Rows(4)));
+    private static RelocationTable? s_x32;
 
     /// <param name="word">Pointer size in bytes: the width of GLOB_DAT, JUMP_SLOT, RELATIVE and IRELATIVE.</param>
     private static RelocationType[] X86_64Rows(byte word) =>
@@ -172,7 +183,7 @@ public sealed class RelocationTable
     /// i386 psABI (System V Intel386 ABI). A 32-bit field covers the whole address space and the
     /// linkers let it wrap, so 32-bit fields have no overflow check; 8- and 16-bit fields do.
     /// </summary>
-    public static readonly RelocationTable I386 = new(ElfMachine.I386, false, "i386", "R_386_", 1,
+    public static RelocationTable I386 => LazyInitializer.EnsureInitialized(ref s_i386, static () => new(ElfMachine.I386, false, "i386", "R_386_", 1,
     [
         new(0, "NONE", RelocationKind.None),
         new(1, "32", Absolute, 4),
@@ -218,7 +229,8 @@ public sealed class RelocationTable
         new(43, "GOT32X", Got, 4),
         new(250, "GNU_VTINHERIT", Marker),
         new(251, "GNU_VTENTRY", Marker),
-    ]);
+    ]));
+    private static RelocationTable? s_i386;
 
     /// <summary>
     /// ELF for the Arm 64-bit Architecture (AAELF64), ELFCLASS64 (LP64) numbering. Range checks follow
@@ -226,7 +238,7 @@ public sealed class RelocationTable
     /// The *_LO12_NC parts of adrp pairs are <see cref="RelocationKind.LowPart"/>: the adrp relocation
     /// (ADR_PREL_PG_HI21, ADR_GOT_PAGE) carries the verdict.
     /// </summary>
-    public static readonly RelocationTable AArch64 = new(ElfMachine.AArch64, true, "aarch64", "R_AARCH64_", 257,
+    public static RelocationTable AArch64 => LazyInitializer.EnsureInitialized(ref s_aArch64, static () => new(ElfMachine.AArch64, true, "aarch64", "R_AARCH64_", 257,
     [
         new(0, "NONE", RelocationKind.None),
         new(256, "NULL", RelocationKind.None),      // withdrawn second encoding of NONE
@@ -365,13 +377,16 @@ public sealed class RelocationTable
         new(1031, "TLSDESC", Tls, 16),
         new(1032, "IRELATIVE", Dynamic, 8),
         new(1041, "AUTH_RELATIVE", Dynamic, 8),
-    ]);
+    ]));
+    private static RelocationTable? s_aArch64;
 
     /// <summary>RISC-V ELF psABI, ELFCLASS64 objects (RV64).</summary>
-    public static readonly RelocationTable RiscV64 = new(ElfMachine.RiscV, true, "riscv64", "R_RISCV_", 2, RiscVRows(64));
+    public static RelocationTable RiscV64 => LazyInitializer.EnsureInitialized(ref s_riscV64, static () => new(ElfMachine.RiscV, true, "riscv64", "R_RISCV_", 2, RiscVRows(64)));
+    private static RelocationTable? s_riscV64;
 
     /// <summary>RISC-V ELF psABI, ELFCLASS32 objects (RV32): same numbers and kinds, 32-bit pointers (R_RISCV_32).</summary>
-    public static readonly RelocationTable RiscV32 = new(ElfMachine.RiscV, false, "riscv32", "R_RISCV_", 1, RiscVRows(32));
+    public static RelocationTable RiscV32 => LazyInitializer.EnsureInitialized(ref s_riscV32, static () => new(ElfMachine.RiscV, false, "riscv32", "R_RISCV_", 1, RiscVRows(32)));
+    private static RelocationTable? s_riscV32;
 
     /// <summary>
     /// The RISC-V rows for XLEN <paramref name="xlen"/>. %hi-style fields (HI20, PCREL_HI20, CALL, GOT_HI20, ...)
@@ -461,7 +476,7 @@ public sealed class RelocationTable
     /// the last underscore or suffix (R_ARM_ALU_PCREL7_0, R_ARM_LDR_SBREL_11_0, ...), 129 R_ARM_THM_TLS_DESCSEQ and
     /// 135 R_ARM_THM_ALU_ABS_G3_NC; no compiler emits them.
     /// </summary>
-    public static readonly RelocationTable Arm = new(ElfMachine.Arm, false, "arm", "R_ARM_", 2,
+    public static RelocationTable Arm => LazyInitializer.EnsureInitialized(ref s_arm, static () => new(ElfMachine.Arm, false, "arm", "R_ARM_", 2,
     [
         new(0, "NONE", RelocationKind.None),
         new(1, "PC24", PltCall, 4, Signed, 26),
@@ -593,13 +608,16 @@ public sealed class RelocationTable
         new(165, "TLS_GD32_FDPIC", Tls, 4),
         new(166, "TLS_LDM32_FDPIC", Tls, 4),
         new(167, "TLS_IE32_FDPIC", Tls, 4),
-    ]);
+    ]));
+    private static RelocationTable? s_arm;
 
     /// <summary>LoongArch ELF psABI, ELFCLASS64 objects (LA64).</summary>
-    public static readonly RelocationTable LoongArch64 = new(ElfMachine.LoongArch, true, "loongarch64", "R_LARCH_", 2, LoongArchRows(64));
+    public static RelocationTable LoongArch64 => LazyInitializer.EnsureInitialized(ref s_loongArch64, static () => new(ElfMachine.LoongArch, true, "loongarch64", "R_LARCH_", 2, LoongArchRows(64)));
+    private static RelocationTable? s_loongArch64;
 
     /// <summary>LoongArch ELF psABI, ELFCLASS32 objects (LA32): same numbers and kinds, 32-bit pointers (R_LARCH_32).</summary>
-    public static readonly RelocationTable LoongArch32 = new(ElfMachine.LoongArch, false, "loongarch32", "R_LARCH_", 1, LoongArchRows(32));
+    public static RelocationTable LoongArch32 => LazyInitializer.EnsureInitialized(ref s_loongArch32, static () => new(ElfMachine.LoongArch, false, "loongarch32", "R_LARCH_", 1, LoongArchRows(32)));
+    private static RelocationTable? s_loongArch32;
 
     /// <summary>
     /// The LoongArch rows for GRLEN <paramref name="grlen"/>, named as llvm-readelf names them (GNU readelf 2.40 knows
@@ -744,7 +762,7 @@ public sealed class RelocationTable
     /// two link-time addresses, <see cref="RelocationKind.LabelDifference"/>; the .toc entries they load are ADDR64
     /// (absolute pointers in data). R_PPC64_TOC is the TOC base's absolute address (ELFv1 function descriptors).
     /// </summary>
-    public static readonly RelocationTable PowerPC64 = new(ElfMachine.PowerPC64, true, "ppc64", "R_PPC64_", 38,
+    public static RelocationTable PowerPC64 => LazyInitializer.EnsureInitialized(ref s_powerPC64, static () => new(ElfMachine.PowerPC64, true, "ppc64", "R_PPC64_", 38,
     [
         new(0, "NONE", RelocationKind.None),
         new(1, "ADDR32", Absolute, 4, SignedOrUnsigned, 32),
@@ -907,14 +925,15 @@ public sealed class RelocationTable
         new(252, "REL16_HA", PcRelative, 2),
         new(253, "GNU_VTINHERIT", Marker),
         new(254, "GNU_VTENTRY", Marker),
-    ]);
+    ]));
+    private static RelocationTable? s_powerPC64;
 
     /// <summary>
     /// s390x ELF ABI (zSeries), named as llvm-readelf names them (13 is R_390_GOTOFF there, R_390_GOTOFF32 in GNU
     /// readelf). The *DBL types hold a halfword count: PC32DBL (larl, brasl) reaches ±4 GiB, a signed 33-bit range.
     /// GOTENT (larl of a GOT slot) reads a GOT entry.
     /// </summary>
-    public static readonly RelocationTable S390x = new(ElfMachine.S390, true, "s390x", "R_390_", 22,
+    public static RelocationTable S390x => LazyInitializer.EnsureInitialized(ref s_s390x, static () => new(ElfMachine.S390, true, "s390x", "R_390_", 22,
     [
         new(0, "NONE", RelocationKind.None),
         new(1, "8", Absolute, 1, SignedOrUnsigned, 8),
@@ -984,5 +1003,6 @@ public sealed class RelocationTable
         new(65, "PLT24DBL", PltCall, 4, Signed, 25),
         new(250, "GNU_VTINHERIT", Marker),
         new(251, "GNU_VTENTRY", Marker),
-    ]);
+    ]));
+    private static RelocationTable? s_s390x;
 }
