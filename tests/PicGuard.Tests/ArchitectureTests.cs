@@ -222,6 +222,30 @@ public sealed class ArchitectureTests
     }
 
     /// <summary>
+    /// A number a table has no row for is an unknown row named as readelf would not: the table's prefix and the number,
+    /// inside the table and past its end, the same row each time it is asked for; the tables are each built once.
+    /// </summary>
+    [TestMethod]
+    public void UnknownTypes_AreNamedByNumber_AndTablesAreBuiltOnce()
+    {
+        foreach (var table in RelocationTable.All)
+        {
+            uint unused = Enumerable.Range(0, 256).Select(n => (uint)n).First(n => !table[n].IsKnown && n != 0);
+            foreach (uint n in (uint[])[unused, 70_000])
+            {
+                var row = table[n];
+                Assert.IsFalse(row.IsKnown);
+                Assert.AreEqual(RelocationKind.Unknown, row.Kind);
+                Assert.AreEqual($"{table.Prefix}<unknown:{n}>", row.Name, table.Name);
+                Assert.AreEqual(row, table[n]);
+            }
+            Assert.AreSame(table, RelocationTable.For(table.Machine, table.Is64Bit), table.Name);
+        }
+        var first = RelocationTable.X86_64;
+        Assert.AreSame(first, RelocationTable.All[0]);
+    }
+
+    /// <summary>
     /// Writes one relocatable object per table with one relocation of every type number up to the table's
     /// largest and compares every name with GNU readelf's, or llvm-readelf's where binutils 2.40 predates the type.
     /// </summary>
