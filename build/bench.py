@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PicGuard's performance figures (docs/performance.md). Run through build/bench.sh, which installs
-and builds what this needs. Every timed command runs under /usr/bin/time for CPU time and peak
-RSS; wall time is taken around it with a monotonic clock. Tools are run alternately, round by
+and builds what this needs. Every timed command runs alone (CPU time from wait4); its peak RSS comes from one more
+run under /usr/bin/time; wall time is taken around it with a monotonic clock. Tools are run alternately, round by
 round, and medians are reported.
 
     bench.py PICGUARD [--jit PICGUARD.DLL] [--kernel-modules DIR] [--rounds N] [--only corpus,kernel,scaling,small,msbuild,piccheck]
@@ -34,15 +34,26 @@ class Run:
 
 
 def timed(argv, cwd=None, env=None, stdin=subprocess.DEVNULL):
-    """Runs argv with stdout to /dev/null; returns wall, CPU, peak RSS and the command's stderr."""
+    """Runs argv with stdout to /dev/null; returns wall and CPU time and the command's stderr, and its exit code.
+    CPU time is the kernel's accounting of the child (wait4). Nothing wraps the command: /usr/bin/time's own start
+    (about 3 ms here) would be counted in every wall time and flatten the ratios of short commands."""
+    start = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=stdin, cwd=cwd, env=env, text=True)
+    stderr = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - start
+    p.stderr.close()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return Run(wall, usage.ru_utime, usage.ru_stime, 0, stderr), p.returncode
+
+
+def peak_rss_kb(argv, cwd=None, env=None, stdin=subprocess.DEVNULL):
+    """The command's peak RSS, from one more run under /usr/bin/time: wait4 would report this Python's own, which the
+    child inherits through exec."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        start = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name, *argv],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=stdin, cwd=cwd, env=env, text=True)
-        wall = time.perf_counter() - start
-        fields = report.read().strip().splitlines()[-1].split()
-    _, user, system, rss = fields
-    return Run(wall, float(user), float(system), int(rss), p.stderr), p.returncode
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, *argv],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=stdin, cwd=cwd, env=env)
+        return int(report.read().strip().splitlines()[-1])
 
 
 def median(values):
@@ -56,6 +67,10 @@ def alternate(commands, rounds, **kwargs):
         for name, argv in commands.items():
             run, _ = timed(argv, **kwargs)
             runs[name].append(run)
+    for name, argv in commands.items():
+        peak = peak_rss_kb(argv, **kwargs)
+        for run in runs[name]:
+            run.rss_kb = peak
     return runs
 
 
