@@ -225,7 +225,7 @@ public sealed class RealLayoutTests
         Assert.AreEqual(0, clean.ExitCode, clean.All);
         Assert.IsFalse(File.Exists(blob), "dotnet clean removes the blob");
         Assert.IsFalse(Directory.Exists(objects), "dotnet clean removes the objects");
-        Assert.IsEmpty(Directory.GetFiles(dir["obj/Debug/picguard"], "*.stamp"), "dotnet clean removes the stamps");
+        Assert.IsFalse(Directory.Exists(dir["obj/Debug/picguard"]), "dotnet clean removes PicGuard's folder: stamps, caches and all");
 
         var again = SdkPackage.Build(dir.Path, "-v:n");
         Assert.AreEqual(0, again.ExitCode, again.All);
@@ -247,6 +247,14 @@ public sealed class RealLayoutTests
         Assert.AreEqual(0, otherCompiler.ExitCode, otherCompiler.All);
         Assert.AreEqual(3, Count(otherCompiler.All, "PicGuard: compiled "), otherCompiler.All);
         StringAssert.Contains(ReadElf("-p", ".comment", Path.Combine(objects, "src", "digest.c.o")), "clang");
+
+        // A file of the user's in PicGuard's folder survives Clean, and so does the folder.
+        File.WriteAllText(dir["obj/Debug/picguard/notes.txt"], "kept");
+        var cleanAgain = SdkPackage.Dotnet(dir.Path, "clean", "-nodeReuse:false");
+        Assert.AreEqual(0, cleanAgain.ExitCode, cleanAgain.All);
+        Assert.IsFalse(Directory.Exists(objects));
+        Assert.IsEmpty(Directory.GetFiles(dir["obj/Debug/picguard"], "*.stamp"));
+        Assert.AreEqual("kept", File.ReadAllText(dir["obj/Debug/picguard/notes.txt"]));
     }
 
     [TestMethod]
