@@ -139,6 +139,16 @@ public sealed class FastPathTests
 
         var result = new Checker(CheckOptions.Default).CheckFile(obj);
 
+        // Written piece by piece (the CLI) before anything reads the lines, then read as lines (MSBuild, SARIF): one text,
+        // here and on an object with source lines.
+        string withSource = Compile(dir.Path, "table.c", Sources.GlobalTable, Gcc, "-O2", "-g", "-mcmodel=kernel", "-fno-pic");
+        foreach (var checkedFile in (CheckResult[])[result, new Checker(CheckOptions.Default).CheckFile(withSource)])
+        {
+            var written = checkedFile.Diagnostics.Select(d => { var w = new StringWriter(); d.WriteTo(w); return w.ToString(); }).ToList();
+            CollectionAssert.AreEqual(checkedFile.Diagnostics.Select(d => d.Format() + Environment.NewLine).ToList(), written);
+        }
+        StringAssert.Contains(new Checker(CheckOptions.Default).CheckFile(withSource).Diagnostics[0].Format(), ">>> source: ");
+
         var fentry = result.Diagnostics.Single(d => d.Code == "PG0005" && d.Symbol == "__fentry__");
         Assert.AreEqual(12, fentry.Occurrences);
         Assert.AreEqual(3, fentry.Context.Count(c => c.StartsWith("referenced by ", StringComparison.Ordinal)), string.Join("\n", fentry.Context));

@@ -218,7 +218,7 @@ public sealed class Checker
         try
         {
             var info = new FileInfo(path);
-            return info.Exists && info.Length <= FileContents.MapFrom;
+            return info.Exists && FileContents.IsReadWhole(info.Length);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

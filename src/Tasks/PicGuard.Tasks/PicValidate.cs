@@ -67,6 +67,16 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
         var room = maxLogged > 0 ? new ListingRoom(maxLogged) : null;
         var bitcode = new BitcodeInputs(); // the LLVM bitcode of every file, for PG0013 over them together
 
+        // Logs a finding if the log still takes it, and counts it as MSBuild does.
+        bool LogFinding(Diagnostic d, string itemSpec)
+        {
+            if (!logged.Admit(d)) return false;
+            TaskLog.Diagnostic(Log, d, itemSpec);
+            if (d.Severity == Severity.Error) errors++;
+            else if (d.Severity == Severity.Warning) warnings++;
+            return true;
+        }
+
         // Files are checked in parallel, in runs of items with the same options (most builds: one run), and logged in item order.
         var items = new List<(ITaskItem Item, CheckOptions Options)>();
         foreach (var item in Files)
@@ -95,14 +105,8 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
                 RelocationCount = (int)Math.Min(int.MaxValue, RelocationCount + result.Relocations);
                 int placesLogged = 0;
                 foreach (var d in result.Diagnostics)
-                {
-                    if (!logged.Admit(d)) continue;
-                    TaskLog.Diagnostic(Log, d, item.ItemSpec);
-                    if (d.Severity == Severity.Error) errors++;
-                    else if (d.Severity == Severity.Warning) warnings++;
-                    else continue;
-                    placesLogged += d.Occurrences;
-                }
+                    if (LogFinding(d, item.ItemSpec) && d.Severity is Severity.Error or Severity.Warning)
+                        placesLogged += d.Occurrences;
                 foreach (var (d, by) in result.Suppressed)
                     Log.LogMessage(MessageImportance.Normal, $"PicGuard: suppressed {d.Code} in {d.Object}: {d.Message}{(by.Justification is { Length: > 0 } j ? $" (justification: {j})" : "")}");
                 // Once the log is full, what a file did not log is counted once at the end: how much of it the checker
@@ -124,16 +128,8 @@ public sealed class PicValidate : Microsoft.Build.Utilities.Task
         // Code models that disagree among the bitcode inputs of the link (PG0013): one finding per group, over all the files.
         var across = new Checker(options).CodeModelConflicts(bitcode);
         foreach (var d in across.Diagnostics)
-        {
-            if (!logged.Admit(d))
-            {
-                if (d.Severity is Severity.Error or Severity.Warning) unlogged += d.Occurrences;
-                continue;
-            }
-            TaskLog.Diagnostic(Log, d, Files.FirstOrDefault(f => f.GetMetadata("FullPath") == d.File)?.ItemSpec ?? d.File);
-            if (d.Severity == Severity.Error) errors++;
-            else if (d.Severity == Severity.Warning) warnings++;
-        }
+            if (!LogFinding(d, Files.FirstOrDefault(f => f.GetMetadata("FullPath") == d.File)?.ItemSpec ?? d.File) && d.Severity is Severity.Error or Severity.Warning)
+                unlogged += d.Occurrences;
         errorPlaces += across.Errors;
         warningPlaces += across.Warnings;
         suppressed += across.Suppressed.Count;

@@ -67,12 +67,18 @@ internal sealed class RelocationContext : IReadOnlyList<string>
     }
 
     /// <summary>The line that counts the places of a collapsed finding not shown.</summary>
-    public static string More(int more) => $"referenced {more} more time(s)";
+    public static string More(int more) => Text(writer => WriteMore(writer, more));
 
     /// <summary>"referenced by func+0x1c (.text+0x3c) in object", or "referenced by .data+0x8 in object" when no function holds the place.</summary>
-    public static string ReferencedBy(ObjectLocation place, string objectName) => place.Function is null
-        ? $"referenced by {place.Section}+0x{place.Offset:x} in {objectName}"
-        : $"referenced by {place.Function}+0x{place.FunctionOffset:x} ({place.Section}+0x{place.Offset:x}) in {objectName}";
+    public static string ReferencedBy(ObjectLocation place, string objectName) => Text(writer => WriteReferencedBy(writer, place, objectName));
+
+    /// <summary>A line as its writer writes it: each line has one form, whether written piece by piece or read as a string.</summary>
+    private static string Text(Action<StringWriter> write)
+    {
+        using var writer = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        write(writer);
+        return writer.ToString();
+    }
 
     /// <summary>Writes each line after "\n&gt;&gt;&gt; ", as <see cref="Diagnostic.WriteTo"/> does, piece by piece.</summary>
     public void WriteTo(TextWriter writer)
@@ -86,13 +92,17 @@ internal sealed class RelocationContext : IReadOnlyList<string>
             }
             return;
         }
-        WriteReferencedBy(writer, _place);
-        for (int r = 0; r < _repeats.Count; r++) WriteReferencedBy(writer, _repeats[r]); // no enumerator for an empty list
+        writer.Write("\n>>> ");
+        WriteReferencedBy(writer, _place, _objectName);
+        for (int r = 0; r < _repeats.Count; r++) // no enumerator for an empty list
+        {
+            writer.Write("\n>>> ");
+            WriteReferencedBy(writer, _repeats[r], _objectName);
+        }
         if (_more > 0)
         {
-            writer.Write("\n>>> referenced ");
-            Decimal(writer, _more);
-            writer.Write(" more time(s)");
+            writer.Write("\n>>> ");
+            WriteMore(writer, _more);
         }
         if (_source is { } source)
         {
@@ -118,9 +128,16 @@ internal sealed class RelocationContext : IReadOnlyList<string>
         writer.Write(_fixLine);
     }
 
-    private void WriteReferencedBy(TextWriter writer, ObjectLocation place)
+    private static void WriteMore(TextWriter writer, int more)
     {
-        writer.Write("\n>>> referenced by ");
+        writer.Write("referenced ");
+        Decimal(writer, more);
+        writer.Write(" more time(s)");
+    }
+
+    private static void WriteReferencedBy(TextWriter writer, ObjectLocation place, string objectName)
+    {
+        writer.Write("referenced by ");
         if (place.Function is { } function)
         {
             writer.Write(function);
@@ -132,7 +149,7 @@ internal sealed class RelocationContext : IReadOnlyList<string>
         writer.Write("+0x");
         Hex(writer, place.Offset);
         writer.Write(place.Function is null ? " in " : ") in ");
-        writer.Write(_objectName);
+        writer.Write(objectName);
     }
 
     private static void Hex(TextWriter writer, ulong value)

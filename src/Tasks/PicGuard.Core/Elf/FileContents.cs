@@ -20,6 +20,9 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
     /// <summary>Files of this size or larger are mapped, smaller ones read.</summary>
     public const int MapFrom = 1 << 20;
 
+    /// <summary>Whether a file of <paramref name="length"/> bytes is read whole rather than mapped.</summary>
+    public static bool IsReadWhole(long length) => length < MapFrom;
+
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private byte[]? _buffer;
@@ -60,7 +63,7 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
             throw new ElfFormatException($"file size 0x{length:x} is 2 GiB or more; PicGuard checks objects and archives smaller than that");
         if (length == 0)
             return Unpooled(ReadAll(stream)); // empty file, pipe, or a /proc file whose size reads as 0
-        if (length < MapFrom)
+        if (IsReadWhole(length))
             return ReadPooled(stream.SafeFileHandle, (int)length);
         MemoryMappedFile map;
         try
@@ -107,7 +110,7 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
         {
             long size = RandomAccess.GetLength(opened);
             Span<byte> magic = stackalloc byte[8];
-            if (size > 0 && size < MapFrom && !ArArchive.HasArchiveMagic(magic[..RandomAccess.Read(opened, magic, 0)]))
+            if (size > 0 && IsReadWhole(size) && !ArArchive.HasArchiveMagic(magic[..RandomAccess.Read(opened, magic, 0)]))
             {
                 (handle, length) = (opened, (int)size);
                 return true;

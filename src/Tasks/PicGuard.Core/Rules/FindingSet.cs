@@ -84,6 +84,18 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     public void Tally(Severity severity, int occurrences = 1)
     {
         _counted += occurrences;
+        TallySeverity(severity, occurrences);
+    }
+
+    /// <summary>Counts a finding past the room limit: in the errors and warnings, and as unshown rather than omitted.</summary>
+    private void TallyUnshown(Severity severity, int occurrences)
+    {
+        _unshown += occurrences;
+        TallySeverity(severity, occurrences);
+    }
+
+    private void TallySeverity(Severity severity, int occurrences)
+    {
         if (severity == Severity.Error) _countedErrors += occurrences;
         else if (severity == Severity.Warning) _countedWarnings += occurrences;
     }
@@ -134,15 +146,12 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
         }
         if (by is null && roomLimit is { } room)
         {
-            _listedRules ??= new HashSet<string>(StringComparer.Ordinal);
-            if (_listed >= room && _listedRules.Contains(code))
+            bool firstOfRule = (_listedRules ??= new HashSet<string>(StringComparer.Ordinal)).Add(code);
+            if (_listed >= room && !firstOfRule)
             {
-                Tally(severity, occurrences);
-                _counted -= occurrences;
-                _unshown += occurrences;
+                TallyUnshown(severity, occurrences);
                 return Admission.Omitted;
             }
-            _listedRules.Add(code);
         }
         var group = new Group(severity, occurrences) { By = by };
         _groups[key] = group;
