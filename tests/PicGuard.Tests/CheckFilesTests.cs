@@ -122,14 +122,59 @@ public sealed class CheckFilesTests
         Assert.IsGreaterThan(PicGuard.Elf.FileContents.MapFrom, new FileInfo(large).Length);
         var checker = new Checker(CheckOptions.Default);
 
-        string Findings(string archive) => string.Join("\n", checker.CheckFile(archive).Diagnostics.Select(d => d.Format().Replace(archive, "ARCHIVE")));
+        string Text(CheckResult result, string archive) => string.Join("\n", result.Diagnostics.Select(d => d.Format().Replace(archive, "ARCHIVE")));
+        string Findings(string archive) => Text(checker.CheckFile(archive), archive);
         string fromSmall = Findings(small);
         StringAssert.Contains(fromSmall, "PG0001");
         Assert.AreEqual(fromSmall, Findings(large), "a mapped file is checked as a read one");
-        checker.CheckFiles([large, small, large]);
+        // CheckFiles reads each member of a mapped archive into a buffer of its own (MemberBuffer) rather than through the mapping.
+        var results = checker.CheckFiles([large, small, large], maxParallelism: 2);
+        Assert.AreEqual(fromSmall, Text(results[0], large), "a mapped archive's members, read into buffers, are checked as a read archive's");
+        Assert.AreEqual(fromSmall, Text(results[1], small));
+        Assert.AreEqual(fromSmall, Text(results[2], large));
 
         string maps = File.ReadAllText("/proc/self/maps");
         Assert.DoesNotContain(large, maps, "the mapped archive is unmapped once checked");
+    }
+
+    [TestMethod]
+    public void MemberBuffer_ReadsAMappedMember_ByPosition_IntoAlignedMemory()
+    {
+        using var dir = new TempDir();
+        string path = Path.Combine(dir.Path, "data.bin");
+        var bytes = new byte[PicGuard.Elf.FileContents.MapFrom + 3 * 4096];
+        new Random(12).NextBytes(bytes);
+        File.WriteAllBytes(path, bytes);
+        string small = Path.Combine(dir.Path, "small.bin");
+        File.WriteAllBytes(small, bytes[..4096]);
+
+        using var mapped = PicGuard.Elf.FileContents.Open(path);
+        using var read = PicGuard.Elf.FileContents.Open(small);
+        Assert.IsTrue(mapped.IsMapped);
+        Assert.IsFalse(read.IsMapped);
+        Assert.IsFalse(PicGuard.Elf.MemberBuffer.IsReadable(read.Data.Slice(8, 100), out _, out _), "a file read whole is checked where it is");
+        Assert.IsTrue(PicGuard.Elf.MemberBuffer.IsReadable(mapped.Data.Slice(8000, 100), out var file, out int start));
+        Assert.AreSame(mapped, file);
+        Assert.AreEqual(8000, start);
+
+        var buffer = new PicGuard.Elf.MemberBuffer();
+        try
+        {
+            foreach (var (at, length) in new[] { (8000, 100), (60, bytes.Length - 60), (4096 * 5 + 1, 777) })
+            {
+                var member = buffer.Read(mapped, at, length);
+                CollectionAssert.AreEqual(bytes[at..(at + length)], member.ToArray(), $"{length} bytes from {at}");
+                unsafe
+                {
+                    using var pin = member.Pin();
+                    Assert.AreEqual(0L, (long)pin.Pointer % (2 << 20), "the buffer is aligned for transparent huge pages");
+                }
+            }
+        }
+        finally
+        {
+            buffer.Release();
+        }
     }
 
     [TestMethod]

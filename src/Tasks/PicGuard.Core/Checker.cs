@@ -269,10 +269,14 @@ public sealed class Checker
             }
         }
 
+        /// <summary>The buffers that members of mapped archives are read into, one per checking thread; freed with the inputs.</summary>
+        public readonly MemberBuffer.Pool Buffers = new();
+
         public void DisposeInputs()
         {
             foreach (var job in _jobs)
                 job?.DisposeInput();
+            Buffers.Dispose();
         }
     }
 
@@ -286,6 +290,9 @@ public sealed class Checker
     {
         public string Path { get; } = path;
         public BitcodeInputs Bitcode => run.Bitcode;
+
+        /// <summary>The run's buffers that members of a mapped archive are read into.</summary>
+        public MemberBuffer.Pool Buffers => run.Buffers;
         private volatile bool _complete;
 
         /// <summary>Every member is checked and folded (or the file could not be read): <see cref="Finish"/> may run.</summary>
@@ -423,6 +430,7 @@ public sealed class Checker
 
     private void Run(Unit unit)
     {
+        MemberBuffer? buffer = null;
         try
         {
             if (unit.Unread is { } unread && !ReadInput(unit, unread.Handle, unread.Length)) return;
@@ -432,6 +440,12 @@ public sealed class Checker
                 findings.Add(Make(RuleCatalog.MissingInput, unit.Job.Path, unit.ObjectName, missing));
             else if (unit.Malformed is { } malformed)
                 findings.Add(Make(RuleCatalog.MalformedInput, unit.Job.Path, unit.ObjectName, malformed));
+            else if (MemberBuffer.IsReadable(unit.Data, out var file, out int start))
+            {
+                // A member of a mapped archive is read into this thread's buffer, not checked through the mapping.
+                buffer = unit.Job.Buffers.Rent();
+                CheckObject(result, findings, unit.Job.Path, unit.ObjectName, buffer.Read(file, start, unit.Data.Length), unit.Job.Bitcode, unit.File, unit.Member);
+            }
             else
                 CheckObject(result, findings, unit.Job.Path, unit.ObjectName, unit.Data, unit.Job.Bitcode, unit.File, unit.Member);
             findings.WriteTo(result);
@@ -439,6 +453,7 @@ public sealed class Checker
         }
         finally
         {
+            if (buffer is not null) unit.Job.Buffers.Return(buffer);
             unit.Job.Release();
         }
     }

@@ -13,7 +13,8 @@ namespace PicGuard.Elf;
 /// mapped 1.12-1.34 s, read 0.49-0.53 s; the 216 llvm-19 archives (326 MB, most over 1 MB): mapped 0.34 s,
 /// read 0.63 s, because reading copies the code the check never looks at.
 /// </para>
-/// Files that cannot be mapped (pipes, /proc files whose size reads as 0) are read too.
+/// Files that cannot be mapped (pipes, /proc files whose size reads as 0) are read too. A mapped archive's members are
+/// read by position into a <see cref="MemberBuffer"/> when checked (<see cref="ReadAt"/>); the mapping serves to find them.
 /// </summary>
 internal sealed unsafe class FileContents : MemoryManager<byte>
 {
@@ -30,8 +31,11 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
     private readonly int _length;
     private byte* _pointer;
 
-    private FileContents(MemoryMappedFile map, MemoryMappedViewAccessor view, int length)
+    private readonly FileStream? _stream; // a mapped file's, kept open for ReadAt
+
+    private FileContents(MemoryMappedFile map, MemoryMappedViewAccessor view, int length, FileStream stream)
     {
+        _stream = stream;
         _map = map;
         _view = view;
         _length = length;
@@ -57,7 +61,21 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
     /// </summary>
     public static FileContents Open(string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1, FileOptions.None);
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1, FileOptions.None);
+        bool mapped = false;
+        try
+        {
+            return OpenStream(stream, out mapped);
+        }
+        finally
+        {
+            if (!mapped) stream.Dispose(); // a mapped file keeps its handle, for ReadAt
+        }
+    }
+
+    private static FileContents OpenStream(FileStream stream, out bool mapped)
+    {
+        mapped = false;
         long length = stream.CanSeek ? stream.Length : 0;
         if (length > int.MaxValue)
             throw new ElfFormatException($"file size 0x{length:x} is 2 GiB or more; PicGuard checks objects and archives smaller than that");
@@ -78,13 +96,33 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
         try
         {
             var view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-            return new FileContents(map, view, (int)length);
+            mapped = true;
+            return new FileContents(map, view, (int)length, stream);
         }
         catch
         {
             map.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Whether the file is mapped rather than read: <see cref="ReadAt"/> can then read a part of it without the mapping.</summary>
+    public bool IsMapped => _stream is not null;
+
+    /// <summary>
+    /// Reads the mapped file's bytes from <paramref name="start"/> into <paramref name="into"/> by position (pread), not
+    /// through the mapping; returns how many it read (fewer only if the file shrank).
+    /// </summary>
+    public int ReadAt(int start, Span<byte> into)
+    {
+        int read = 0;
+        while (read < into.Length)
+        {
+            int n = RandomAccess.Read(_stream!.SafeFileHandle, into[read..], start + read);
+            if (n == 0) break;
+            read += n;
+        }
+        return read;
     }
 
     /// <summary>
@@ -190,6 +228,7 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
             _view.Dispose();
             _map!.Dispose();
+            _stream?.Dispose();
         }
         if (_buffer is { } buffer)
         {
