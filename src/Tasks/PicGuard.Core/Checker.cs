@@ -440,9 +440,10 @@ public sealed class Checker
                 findings.Add(Make(RuleCatalog.MissingInput, unit.Job.Path, unit.ObjectName, missing));
             else if (unit.Malformed is { } malformed)
                 findings.Add(Make(RuleCatalog.MalformedInput, unit.Job.Path, unit.ObjectName, malformed));
-            else if (MemberBuffer.IsReadable(unit.Data, out var file, out int start))
+            else if (!unit.Job.Single && MemberBuffer.IsReadable(unit.Data, out var file, out int start))
             {
-                // A member of a mapped archive is read into this thread's buffer, not checked through the mapping.
+                // A member of a mapped archive is read into this thread's buffer, not checked through the mapping; a large
+                // object file of its own is checked mapped (reading it whole would copy code the check never looks at).
                 buffer = unit.Job.Buffers.Rent();
                 CheckObject(result, findings, unit.Job.Path, unit.ObjectName, buffer.Read(file, start, unit.Data.Length), unit.Job.Bitcode, unit.File, unit.Member);
             }
