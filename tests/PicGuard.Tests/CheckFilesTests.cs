@@ -111,7 +111,7 @@ public sealed class CheckFilesTests
     }
 
     [TestMethod]
-    public void FilesOverTheMappingSize_AreMapped_CheckedAlike_AndUnmappedAfter()
+    public void FilesOverTheMappingSize_AreMapped_CheckedAlike_AndUnmappedAfter_ArchivesReadByMember()
     {
         using var dir = new TempDir();
         string kernel = Compile(dir.Path, "k.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
@@ -127,9 +127,9 @@ public sealed class CheckFilesTests
         string fromSmall = Findings(small);
         StringAssert.Contains(fromSmall, "PG0001");
         Assert.AreEqual(fromSmall, Findings(large), "a mapped file is checked as a read one");
-        // CheckFiles reads each member of a mapped archive into a buffer of its own (MemberBuffer) rather than through the mapping.
+        // CheckFiles does not map or read an archive whole: it reads each member into a buffer (MemberBuffer).
         var results = checker.CheckFiles([large, small, large], maxParallelism: 2);
-        Assert.AreEqual(fromSmall, Text(results[0], large), "a mapped archive's members, read into buffers, are checked as a read archive's");
+        Assert.AreEqual(fromSmall, Text(results[0], large), "an archive's members, read one by one, are checked as a mapped archive's");
         Assert.AreEqual(fromSmall, Text(results[1], small));
         Assert.AreEqual(fromSmall, Text(results[2], large));
 
@@ -138,36 +138,34 @@ public sealed class CheckFilesTests
     }
 
     [TestMethod]
-    public void MemberBuffer_ReadsAMappedMember_ByPosition_IntoAlignedMemory()
+    public void ArchiveMembers_AreReadByPosition_IntoAlignedReusedMemory()
     {
         using var dir = new TempDir();
         string path = Path.Combine(dir.Path, "data.bin");
-        var bytes = new byte[PicGuard.Elf.FileContents.MapFrom + 3 * 4096];
+        var bytes = new byte[(3 << 20) + 12345];
         new Random(12).NextBytes(bytes);
         File.WriteAllBytes(path, bytes);
-        string small = Path.Combine(dir.Path, "small.bin");
-        File.WriteAllBytes(small, bytes[..4096]);
+        using var file = File.OpenHandle(path);
 
-        using var mapped = PicGuard.Elf.FileContents.Open(path);
-        using var read = PicGuard.Elf.FileContents.Open(small);
-        Assert.IsTrue(mapped.IsMapped);
-        Assert.IsFalse(read.IsMapped);
-        Assert.IsFalse(PicGuard.Elf.MemberBuffer.IsReadable(read.Data.Slice(8, 100), out _, out _), "a file read whole is checked where it is");
-        Assert.IsTrue(PicGuard.Elf.MemberBuffer.IsReadable(mapped.Data.Slice(8000, 100), out var file, out int start));
-        Assert.AreSame(mapped, file);
+        var member = new PicGuard.Elf.FileRange(file, 1000, bytes.Length - 2000).Unread;
+        Assert.IsFalse(PicGuard.Elf.MemberBuffer.IsUnread(bytes.AsMemory(8, 100), out _, out _), "bytes in memory are checked where they are");
+        Assert.IsTrue(PicGuard.Elf.MemberBuffer.IsUnread(member.Slice(8000, 100), out var range, out int start));
         Assert.AreEqual(8000, start);
 
         var buffer = new PicGuard.Elf.MemberBuffer();
         try
         {
-            foreach (var (at, length) in new[] { (8000, 100), (60, bytes.Length - 60), (4096 * 5 + 1, 777) })
+            long previous = 0;
+            foreach (var (at, length) in new[] { (8000, 100), (60, bytes.Length - 2060), (4096 * 5 + 1, 777) })
             {
-                var member = buffer.Read(mapped, at, length);
-                CollectionAssert.AreEqual(bytes[at..(at + length)], member.ToArray(), $"{length} bytes from {at}");
+                var read = buffer.Read(range, at, length);
+                CollectionAssert.AreEqual(bytes[(1000 + at)..(1000 + at + length)], read.ToArray(), $"{length} bytes from {at}");
                 unsafe
                 {
-                    using var pin = member.Pin();
+                    using var pin = read.Pin();
                     Assert.AreEqual(0L, (long)pin.Pointer % (2 << 20), "the buffer is aligned for transparent huge pages");
+                    if (length == 777) Assert.AreEqual(previous, (long)pin.Pointer, "a smaller member reuses the buffer");
+                    previous = (long)pin.Pointer;
                 }
             }
         }
@@ -175,6 +173,8 @@ public sealed class CheckFilesTests
         {
             buffer.Release();
         }
+        // Anything else that asks for the member's bytes gets them read.
+        CollectionAssert.AreEqual(bytes[1000..^1000], member.ToArray());
     }
 
     [TestMethod]

@@ -269,7 +269,7 @@ public sealed class Checker
             }
         }
 
-        /// <summary>The buffers that members of mapped archives are read into, one per checking thread; freed with the inputs.</summary>
+        /// <summary>The buffers that archive members are read into, one per checking thread; freed with the inputs.</summary>
         public readonly MemberBuffer.Pool Buffers = new();
 
         public void DisposeInputs()
@@ -291,7 +291,7 @@ public sealed class Checker
         public string Path { get; } = path;
         public BitcodeInputs Bitcode => run.Bitcode;
 
-        /// <summary>The run's buffers that members of a mapped archive are read into.</summary>
+        /// <summary>The run's buffers that archive members are read into.</summary>
         public MemberBuffer.Pool Buffers => run.Buffers;
         private volatile bool _complete;
 
@@ -324,6 +324,9 @@ public sealed class Checker
         }
 
         public FileContents? Input;
+
+        /// <summary>An archive, open: its members are found by their headers and read by the threads that check them.</summary>
+        public Microsoft.Win32.SafeHandles.SafeFileHandle? Archive;
         public CheckResult? Whole;
         public Diagnostic? Tail;
         private readonly List<Unit> _units = new();
@@ -348,7 +351,11 @@ public sealed class Checker
             Complete();
         }
 
-        public void DisposeInput() => Interlocked.Exchange(ref Input, null)?.Dispose();
+        public void DisposeInput()
+        {
+            Interlocked.Exchange(ref Input, null)?.Dispose();
+            Interlocked.Exchange(ref Archive, null)?.Dispose();
+        }
 
         /// <summary>Adds the next member, in file order.</summary>
         public Unit Add(string objectName, ReadOnlyMemory<byte> data)
@@ -440,12 +447,11 @@ public sealed class Checker
                 findings.Add(Make(RuleCatalog.MissingInput, unit.Job.Path, unit.ObjectName, missing));
             else if (unit.Malformed is { } malformed)
                 findings.Add(Make(RuleCatalog.MalformedInput, unit.Job.Path, unit.ObjectName, malformed));
-            else if (!unit.Job.Single && MemberBuffer.IsReadable(unit.Data, out var file, out int start))
+            else if (MemberBuffer.IsUnread(unit.Data, out var range, out int start))
             {
-                // A member of a mapped archive is read into this thread's buffer, not checked through the mapping; a large
-                // object file of its own is checked mapped (reading it whole would copy code the check never looks at).
+                // An archive member is read into this thread's buffer.
                 buffer = unit.Job.Buffers.Rent();
-                CheckObject(result, findings, unit.Job.Path, unit.ObjectName, buffer.Read(file, start, unit.Data.Length), unit.Job.Bitcode, unit.File, unit.Member);
+                CheckObject(result, findings, unit.Job.Path, unit.ObjectName, buffer.Read(range, start, unit.Data.Length), unit.Job.Bitcode, unit.File, unit.Member);
             }
             else
                 CheckObject(result, findings, unit.Job.Path, unit.ObjectName, unit.Data, unit.Job.Bitcode, unit.File, unit.Member);
@@ -486,27 +492,33 @@ public sealed class Checker
         for (int i = 0; i < paths.Count; i++)
         {
             var job = new FileJob(i, paths[i], _options, run) { BitcodeFile = run.Bitcode.NextFile() };
-            if (FileContents.TryOpenSmallObject(job.Path, out var handle, out int length))
+            var kind = FileContents.Probe(job.Path, out var handle, out long length);
+            if (kind == FileContents.Kind.SmallObject)
             {
                 run.Set(i, job);
                 job.Single = true;
                 var small = job.Add(job.Path, default);
                 small.File = job.BitcodeFile;
-                small.Unread = (handle!, length);
+                small.Unread = (handle!, (int)length);
                 job.Hold();
                 job.Release();
                 yield return small;
                 continue;
             }
-            job.Input = Open(job.Path, out job.Whole);
+            // An archive's members are found by reading their headers, and each is read by the thread that checks it.
+            // Anything else is read or mapped here (Open), or reported.
+            if (kind == FileContents.Kind.Archive)
+                job.Archive = handle;
+            else
+                job.Input = Open(job.Path, out job.Whole);
             run.Set(i, job);
-            if (job.Input is null)
+            if (job.Input is null && job.Archive is null)
             {
                 job.Failed();
                 continue;
             }
-            var data = job.Input.Data;
-            if (!ArArchive.HasArchiveMagic(data.Span))
+            var data = job.Input?.Data ?? default;
+            if (job.Archive is null && !ArArchive.HasArchiveMagic(data.Span))
             {
                 job.Whole = null;
                 job.Single = true;
@@ -526,7 +538,7 @@ public sealed class Checker
                 ArMember member;
                 try
                 {
-                    members ??= ArArchive.ReadMembers(data, job.Path).GetEnumerator();
+                    members ??= (job.Archive is { } archive ? ArArchive.ReadMembers(archive, length, job.Path) : ArArchive.ReadMembers(data, job.Path)).GetEnumerator();
                     if (!members.MoveNext()) break;
                     member = members.Current;
                 }

@@ -46,10 +46,23 @@ public static class ArArchive
     /// The archive's members in order. <paramref name="archivePath"/> is where the archive lies: a thin archive's members
     /// are read relative to its folder (the current directory when it is null).
     /// </summary>
-    public static IEnumerable<ArMember> ReadMembers(ReadOnlyMemory<byte> archive, string? archivePath = null)
+    public static IEnumerable<ArMember> ReadMembers(ReadOnlyMemory<byte> archive, string? archivePath = null) =>
+        ReadMembers(new ArchiveBytes.InMemory(archive), archivePath);
+
+    /// <summary>
+    /// The members of the archive in the open file <paramref name="file"/>, found by reading their headers by position:
+    /// nothing else of the file is read here. Each regular member's <see cref="ArMember.Data"/> is a <see cref="FileRange"/>,
+    /// read when first used (or read elsewhere by its caller, <see cref="FileRange.ReadInto"/>); the handle must stay open
+    /// while the members are used.
+    /// </summary>
+    public static IEnumerable<ArMember> ReadMembers(Microsoft.Win32.SafeHandles.SafeFileHandle file, long length, string archivePath) =>
+        ReadMembers(new ArchiveBytes.InFile(file, length), archivePath);
+
+    private static IEnumerable<ArMember> ReadMembers(ArchiveBytes archive, string? archivePath)
     {
-        bool thin = archive.Span.StartsWith(ThinMagic);
-        if (!thin && !archive.Span.StartsWith(Magic))
+        var magic = archive.Read(0, (int)Math.Min(Magic.Length, archive.Length)).Span;
+        bool thin = magic.StartsWith(ThinMagic);
+        if (!thin && !magic.StartsWith(Magic))
             throw new ElfFormatException("not an ar archive (no !<arch> magic)");
         string? folder = null;
         if (thin)
@@ -69,7 +82,7 @@ public static class ArArchive
 
     /// <param name="thinFolder">Null for a regular archive; for a thin one, the folder its relative member names start from.</param>
     /// <param name="chain">The full paths of the archives being read, outermost first: a member that is one of them is a cycle.</param>
-    private static IEnumerable<ArMember> Enumerate(ReadOnlyMemory<byte> archive, string? thinFolder, string[] chain)
+    private static IEnumerable<ArMember> Enumerate(ArchiveBytes archive, string? thinFolder, string[] chain)
     {
         long length = archive.Length;
         long pos = Magic.Length;
@@ -78,7 +91,7 @@ public static class ArArchive
         {
             if (length - pos < HeaderSize)
                 throw new ElfFormatException($"archive member header at 0x{pos:x} is truncated (file size 0x{length:x})");
-            var header = archive.Slice((int)pos, HeaderSize);
+            var header = archive.Read(pos, HeaderSize);
             var (rawName, size) = ParseHeader(header.Span, pos);
             long dataStart = pos + HeaderSize;
             // A thin archive stores the symbol index and the long-name table; every other member's size is its file's.
@@ -93,14 +106,13 @@ public static class ArArchive
                     throw new ElfFormatException($"archive member at 0x{pos:x} claims 0x{size:x} bytes, past end of file (size 0x{length:x})");
                 pos = dataStart + size + (size & 1);
             }
-            var data = stored ? archive.Slice((int)dataStart, (int)size) : default;
-
             string name;
             if (rawName == "/" || rawName == "/SYM64/" || rawName.StartsWith("__.SYMDEF", StringComparison.Ordinal))
                 continue; // symbol index
+            var data = stored ? archive.Member(dataStart, (int)size) : default;
             if (rawName == "//")
             {
-                longNames = data;
+                longNames = archive.Read(dataStart, (int)size);
                 continue;
             }
             if (rawName.StartsWith("#1/", StringComparison.Ordinal))
@@ -108,10 +120,10 @@ public static class ArArchive
                 // BSD: the name is the first N bytes of the data.
                 if (!int.TryParse(rawName.AsSpan(3), out int nameLength) || nameLength < 0 || nameLength > data.Length)
                     throw new ElfFormatException($"archive member at 0x{dataStart - HeaderSize:x} has a bad BSD long name '{rawName}'");
-                name = Encoding.UTF8.GetString(data.Span.Slice(0, nameLength)).TrimEnd('\0');
+                name = Encoding.UTF8.GetString(archive.Read(dataStart, nameLength).Span).TrimEnd('\0');
                 if (name.StartsWith("__.SYMDEF", StringComparison.Ordinal))
                     continue;
-                data = data.Slice(nameLength);
+                data = archive.Member(dataStart + nameLength, data.Length - nameLength);
             }
             else if (rawName.Length > 1 && rawName[0] == '/' && char.IsAsciiDigit(rawName[1]))
             {
@@ -183,7 +195,7 @@ public static class ArArchive
         string? folder = IsThin(archive.Data.Span) ? Path.GetDirectoryName(path) : null;
         try
         {
-            return Enumerate(archive.Data, folder, [.. chain, path]).ToList();
+            return Enumerate(new ArchiveBytes.InMemory(archive.Data), folder, [.. chain, path]).ToList();
         }
         catch (ElfFormatException e)
         {

@@ -13,8 +13,9 @@ namespace PicGuard.Elf;
 /// mapped 1.12-1.34 s, read 0.49-0.53 s; the 216 llvm-19 archives (326 MB, most over 1 MB): mapped 0.34 s,
 /// read 0.63 s, because reading copies the code the check never looks at.
 /// </para>
-/// Files that cannot be mapped (pipes, /proc files whose size reads as 0) are read too. A mapped archive's members are
-/// read by position into a <see cref="MemberBuffer"/> when checked (<see cref="ReadAt"/>); the mapping serves to find them.
+/// Files that cannot be mapped (pipes, /proc files whose size reads as 0) are read too.
+/// <see cref="Checker.CheckFiles"/> reads neither way an archive it is given: it finds the members by reading their headers
+/// by position and reads each member into a <see cref="MemberBuffer"/> (see there why).
 /// </summary>
 internal sealed unsafe class FileContents : MemoryManager<byte>
 {
@@ -31,11 +32,8 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
     private readonly int _length;
     private byte* _pointer;
 
-    private readonly FileStream? _stream; // a mapped file's, kept open for ReadAt
-
-    private FileContents(MemoryMappedFile map, MemoryMappedViewAccessor view, int length, FileStream stream)
+    private FileContents(MemoryMappedFile map, MemoryMappedViewAccessor view, int length)
     {
-        _stream = stream;
         _map = map;
         _view = view;
         _length = length;
@@ -61,21 +59,7 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
     /// </summary>
     public static FileContents Open(string path)
     {
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1, FileOptions.None);
-        bool mapped = false;
-        try
-        {
-            return OpenStream(stream, out mapped);
-        }
-        finally
-        {
-            if (!mapped) stream.Dispose(); // a mapped file keeps its handle, for ReadAt
-        }
-    }
-
-    private static FileContents OpenStream(FileStream stream, out bool mapped)
-    {
-        mapped = false;
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 1, FileOptions.None);
         long length = stream.CanSeek ? stream.Length : 0;
         if (length > int.MaxValue)
             throw new ElfFormatException($"file size 0x{length:x} is 2 GiB or more; PicGuard checks objects and archives smaller than that");
@@ -96,8 +80,7 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
         try
         {
             var view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-            mapped = true;
-            return new FileContents(map, view, (int)length, stream);
+            return new FileContents(map, view, (int)length);
         }
         catch
         {
@@ -106,32 +89,23 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
         }
     }
 
-    /// <summary>Whether the file is mapped rather than read: <see cref="ReadAt"/> can then read a part of it without the mapping.</summary>
-    public bool IsMapped => _stream is not null;
-
-    /// <summary>
-    /// Reads the mapped file's bytes from <paramref name="start"/> into <paramref name="into"/> by position (pread), not
-    /// through the mapping; returns how many it read (fewer only if the file shrank).
-    /// </summary>
-    public int ReadAt(int start, Span<byte> into)
+    /// <summary>What <see cref="Probe"/> found a path to hold.</summary>
+    public enum Kind
     {
-        int read = 0;
-        while (read < into.Length)
-        {
-            int n = RandomAccess.Read(_stream!.SafeFileHandle, into[read..], start + read);
-            if (n == 0) break;
-            read += n;
-        }
-        return read;
+        /// <summary>Anything <see cref="Open"/> is left to read, map or report: a large object, an empty or unreadable file, a directory.</summary>
+        Other,
+        /// <summary>A file under <see cref="MapFrom"/> that does not start as an <c>ar</c> archive, left open for <see cref="Read"/>.</summary>
+        SmallObject,
+        /// <summary>An <c>ar</c> archive, left open for <see cref="ArArchive.ReadMembers(Microsoft.Win32.SafeHandles.SafeFileHandle, long, string)"/>.</summary>
+        Archive,
     }
 
     /// <summary>
-    /// Opens <paramref name="path"/> when it is a file under <see cref="MapFrom"/> that does not start as an <c>ar</c>
-    /// archive, and keeps it open for <see cref="Read"/>: the caller hands the reading (most of a small file's cost) to
-    /// another thread. False, with nothing open, for anything else (an archive, a large, empty or unreadable file, a
-    /// directory), which <see cref="Open"/> then reads, maps or reports.
+    /// Opens <paramref name="path"/> and reads its first 8 bytes. A small object is kept open for <see cref="Read"/>: the
+    /// caller hands the reading (most of a small file's cost) to another thread. An archive is kept open for its members to
+    /// be found and read by position. Anything else is closed again (<see cref="Kind.Other"/>).
     /// </summary>
-    public static bool TryOpenSmallObject(string path, out Microsoft.Win32.SafeHandles.SafeFileHandle? handle, out int length)
+    public static Kind Probe(string path, out Microsoft.Win32.SafeHandles.SafeFileHandle? handle, out long length)
     {
         handle = null;
         length = 0;
@@ -142,26 +116,32 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            return false;
+            return Kind.Other;
         }
         try
         {
             long size = RandomAccess.GetLength(opened);
             Span<byte> magic = stackalloc byte[8];
-            if (size > 0 && IsReadWhole(size) && !ArArchive.HasArchiveMagic(magic[..RandomAccess.Read(opened, magic, 0)]))
+            if (size > 0 && size <= int.MaxValue)
             {
-                (handle, length) = (opened, (int)size);
-                return true;
+                var kind = ArArchive.HasArchiveMagic(magic[..RandomAccess.Read(opened, magic, 0)]) ? Kind.Archive
+                    : IsReadWhole(size) ? Kind.SmallObject
+                    : Kind.Other;
+                if (kind != Kind.Other)
+                {
+                    (handle, length) = (opened, size);
+                    return kind;
+                }
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
         }
         opened.Dispose();
-        return false;
+        return Kind.Other;
     }
 
-    /// <summary>Reads a file <see cref="TryOpenSmallObject"/> opened, and closes it.</summary>
+    /// <summary>Reads a small object <see cref="Probe"/> opened, and closes it.</summary>
     public static FileContents Read(Microsoft.Win32.SafeHandles.SafeFileHandle handle, int length)
     {
         using (handle)
@@ -228,7 +208,6 @@ internal sealed unsafe class FileContents : MemoryManager<byte>
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
             _view.Dispose();
             _map!.Dispose();
-            _stream?.Dispose();
         }
         if (_buffer is { } buffer)
         {

@@ -5,13 +5,14 @@ using System.Runtime.InteropServices;
 namespace PicGuard.Elf;
 
 /// <summary>
-/// A reusable buffer that one member of a mapped archive is read into, by position, before it is checked.
+/// A reusable buffer that an archive member is read into, by position (pread), before it is checked.
 /// <para>
-/// A large archive is mapped (<see cref="FileContents"/>) so that finding its members touches only their headers. Its
-/// members are then read, not checked through the mapping: on this kind of machine every page fault costs several
-/// microseconds, and reading a member into memory touched before costs only the copy. Side by side on the 216 llvm-19
-/// archives (2 cores, `--summary-only`, medians of 7): through the mapping 0.199 s wall, 0.336 s CPU, 6,700 page faults;
-/// read into these buffers 0.191 s wall, 0.300 s CPU, 4,800 page faults.
+/// <see cref="Checker.CheckFiles"/> finds an archive's members by reading their headers (<see cref="ArArchive"/> over the
+/// open file) and reads each member into the buffer of the thread that checks it. It used to read archives under 1 MiB
+/// whole and map larger ones; on this kind of machine every page fault costs several microseconds, and reading into
+/// memory touched before costs only the copy. Side by side on the 216 llvm-19 archives (2 cores, `--summary-only`,
+/// medians of 9): mapped 0.218 s wall, 0.36 s CPU, 6,700 page faults; larger archives' members read into these buffers
+/// 0.188 s, 0.31 s, 4,800 page faults; every archive's members read, headers read by position, see docs/performance.md.
 /// </para>
 /// <para>
 /// On Linux the buffer is aligned to 2 MiB and asks for transparent huge pages (<c>madvise(MADV_HUGEPAGE)</c>), so that
@@ -21,9 +22,6 @@ namespace PicGuard.Elf;
 /// </summary>
 internal sealed unsafe class MemberBuffer : MemoryManager<byte>
 {
-    /// <summary>Members up to this size are read into a buffer; larger ones are checked through the mapping.</summary>
-    public const int ReadUpTo = 32 << 20;
-
     private const int Granule = 2 << 20;
     private const int MadviseHugePage = 14; // MADV_HUGEPAGE
 
@@ -31,26 +29,15 @@ internal sealed unsafe class MemberBuffer : MemoryManager<byte>
     private int _capacity;
     private int _length;
 
-    /// <summary>
-    /// Whether <paramref name="member"/> is a slice of a mapped file small enough to read into a buffer, and where it starts
-    /// in that file.
-    /// </summary>
-    public static bool IsReadable(ReadOnlyMemory<byte> member, out FileContents file, out int start)
-    {
-        if (MemoryMarshal.TryGetMemoryManager(member, out FileContents? manager, out start, out int length) && manager.IsMapped && length <= ReadUpTo)
-        {
-            file = manager;
-            return true;
-        }
-        file = null!;
-        return false;
-    }
+    /// <summary>Whether <paramref name="member"/> is (a slice of) an archive member not read yet, and which.</summary>
+    public static bool IsUnread(ReadOnlyMemory<byte> member, out FileRange range, out int start) =>
+        MemoryMarshal.TryGetMemoryManager(member, out range!, out start, out _);
 
-    /// <summary>Reads <paramref name="length"/> bytes of <paramref name="file"/> from <paramref name="start"/>; valid until the next read or <see cref="Release"/>.</summary>
-    public ReadOnlyMemory<byte> Read(FileContents file, int start, int length)
+    /// <summary>Reads <paramref name="length"/> bytes of <paramref name="range"/> from <paramref name="start"/>; valid until the next read or <see cref="Release"/>.</summary>
+    public ReadOnlyMemory<byte> Read(FileRange range, int start, int length)
     {
         if (length > _capacity) Grow(length);
-        _length = file.ReadAt(start, new Span<byte>(_pointer, length));
+        _length = range.ReadInto(start, length, new Span<byte>(_pointer, length));
         return Memory;
     }
 
