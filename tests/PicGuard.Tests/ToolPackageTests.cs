@@ -58,6 +58,8 @@ public sealed class ToolPackageTests
         CollectionAssert.AreEqual(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' }, head[..4], "the installed picguard is an ELF executable");
         Assert.IsTrue(head[16] is 2 or 3, $"ELF type {head[16]}: an executable (ET_EXEC, or ET_DYN for a PIE)");
         Assert.AreEqual(0, Directory.GetFiles(Path.GetDirectoryName(target)!, "*.dll").Length, "a native tool carries no assembly beside it");
+        Assert.IsGreaterThanOrEqualTo(0, File.ReadAllBytes(target).AsSpan().IndexOf("GCgen0size\0100000\0"u8),
+            "the executable carries its collector setting (a 1 MiB gen 0 budget, compiled in: PicGuard.Cli.csproj)");
 
         // The installed binary prints what the CLI prints in process.
         string kernel = Compile(dir.Path, "k.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
