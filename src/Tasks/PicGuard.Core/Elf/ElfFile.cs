@@ -99,6 +99,14 @@ public sealed class ElfFile : IDisposable
     /// <summary>The section headers as a span, for loops that should not copy each header through an enumerator.</summary>
     public ReadOnlySpan<ElfSection> SectionSpan => new(_sections, 0, _count);
 
+    /// <summary>The first section of <paramref name="type"/> (the symbol table, say), or null.</summary>
+    public ElfSection? FirstSection(ElfSectionType type)
+    {
+        foreach (ref readonly var s in SectionSpan)
+            if (s.Type == type) return s;
+        return null;
+    }
+
     public const int HeaderSize32 = 52;
     public const int HeaderSize64 = 64;
 

@@ -13,6 +13,8 @@ public sealed class FunctionIndex
 
     private readonly record struct Entry(uint Section, ulong Value, ulong Size, uint Symbol);
 
+    [ThreadStatic] private static Entry[]? t_scratch;
+
     private FunctionIndex(Entry[] symbols, ElfSymbolTable? table)
     {
         _symbols = symbols;
@@ -22,21 +24,16 @@ public sealed class FunctionIndex
 
     public static FunctionIndex Build(ElfFile elf)
     {
-        var table = elf.Sections.FirstOrDefault(s => s.Type == ElfSectionType.SymbolTable);
-        if (table.Type != ElfSectionType.SymbolTable)
-            table = elf.Sections.FirstOrDefault(s => s.Type == ElfSectionType.DynamicSymbolTable);
-        if (table.Type is not (ElfSectionType.SymbolTable or ElfSectionType.DynamicSymbolTable))
+        if ((elf.FirstSection(ElfSectionType.SymbolTable) ?? elf.FirstSection(ElfSectionType.DynamicSymbolTable)) is not { } table)
             return new FunctionIndex([], null);
         var symbols = elf.GetSymbolTable((uint)table.Index);
-        // Two passes over the table, so the index is one array of the exact size (no list grown by doubling).
+        // One pass over the table into this thread's scratch array, then one copy of the exact size.
+        var scratch = t_scratch is { } spare && spare.Length >= symbols.Count ? spare : (t_scratch = new Entry[Math.Max(symbols.Count, 256)]);
         int count = 0;
         for (uint i = 1; i < (uint)symbols.Count; i++)
-            if (IsFunctionLike(symbols, i, out _)) count++;
-        var sorted = count == 0 ? [] : new Entry[count];
-        int n = 0;
-        for (uint i = 1; i < (uint)symbols.Count && n < count; i++)
             if (IsFunctionLike(symbols, i, out var s))
-                sorted[n++] = new Entry(s.SectionIndex, s.Value, s.Size, i);
+                scratch[count++] = new Entry(s.SectionIndex, s.Value, s.Size, i);
+        var sorted = count == 0 ? [] : scratch.AsSpan(0, count).ToArray();
         // Functions before labels at the same place, so "main" wins over a label at its start;
         // symbol order breaks the remaining ties, so the order is the same on every run.
         Array.Sort(sorted, static (a, b) =>

@@ -194,8 +194,7 @@ public sealed class SourceLocator
 
         private void ReadFrom(ElfFile elf)
         {
-            var table = elf.Sections.FirstOrDefault(s => s.Type == ElfSectionType.SymbolTable);
-            if (table.Type != ElfSectionType.SymbolTable) return;
+            if (elf.FirstSection(ElfSectionType.SymbolTable) is not { } table) return;
             var symbols = elf.GetSymbolTable((uint)table.Index);
             var files = new List<(uint, string)>();
             var fileIndices = new List<uint>();

@@ -547,8 +547,7 @@ internal sealed class ObjectChecker
         var rule = RuleCatalog.UndefinedSymbol;
         var severity = _profile.SeverityOf(rule);
         if (severity == Severity.None) return;
-        var table = _elf.Sections.FirstOrDefault(s => s.Type == ElfSectionType.SymbolTable);
-        if (table.Type != ElfSectionType.SymbolTable) return;
+        if (_elf.FirstSection(ElfSectionType.SymbolTable) is not { } table) return;
         var symbols = _elf.GetSymbolTable((uint)table.Index);
         var referenced = ReferencedSymbols((uint)table.Index, symbols.Count);
         // Under a loader model the model decides, as it does when it loads: SHN_UNDEF (symbol 0 included), SHN_COMMON
