@@ -50,6 +50,34 @@ public sealed class SdkEndToEndTests
     }
 
     [TestMethod]
+    public void ArchivesAsPicCheckItems_EachMemberIsChecked_SmallAndLarge()
+    {
+        // The task reads an archive's members one by one into buffers of native memory (MemberBuffer), in MSBuild's
+        // process: an archive under 1 MiB and one over it, each with a bad member between clean ones.
+        using var dir = new TempDir();
+        string kernel = Compile(dir.Path, "kernel.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        string got = Compile(dir.Path, "got.c", Sources.ExternVariable, Gcc, "-O2", "-fpic", "-fvisibility=hidden");
+        string clean = Compile(dir.Path, "clean.c", Sources.StaticOnly, Gcc, "-O2", "-fpic", "-fvisibility=hidden");
+        string big = Compile(dir.Path, "big.c", $"char big_table[{(2 << 20) + 4096}] = {{ 1 }};\n", Gcc, "-O2", "-fpic");
+        Archive(dir.Path, "libsmall.a", clean, kernel);
+        Archive(dir.Path, "liblarge.a", big, got, clean);
+        Assert.IsGreaterThan(1 << 20, new FileInfo(dir["liblarge.a"]).Length);
+        SdkPackage.WriteProject(dir.Path, NoTargetsProject("""<PicCheck Include="libsmall.a;liblarge.a" />"""));
+
+        var r = SdkPackage.Build(dir.Path, "-v:n");
+
+        Assert.AreNotEqual(0, r.ExitCode, r.All);
+        StringAssert.Contains(r.All, "libsmall.a : error PG0001: ");
+        StringAssert.Contains(r.All, "libsmall.a(kernel.gcc.o): absolute relocation R_X86_64_32S against 'table'");
+        StringAssert.Contains(r.All, "liblarge.a : error PG0002: ");
+        StringAssert.Contains(r.All, "liblarge.a(got.gcc.o): GOT-based relocation R_X86_64_REX_GOTPCRELX against 'external_counter'");
+        Assert.DoesNotContain("clean.gcc.o):", r.All);
+        Assert.DoesNotContain("big.gcc.o):", r.All);
+        StringAssert.Contains(r.All, "PicGuard: checked 2 file(s)");
+        Assert.DoesNotContain("MSB4018", r.All);
+    }
+
+    [TestMethod]
     public void PicMaxLoggedDiagnostics_LogsTheFirstN_ThenOneOfEachNewCode_AndCountsTheRest()
     {
         using var dir = new TempDir();
