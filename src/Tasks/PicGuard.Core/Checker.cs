@@ -451,7 +451,17 @@ public sealed class Checker
             {
                 // An archive member is read into this thread's buffer.
                 buffer = unit.Job.Buffers.Rent();
-                CheckObject(result, findings, unit.Job.Path, unit.ObjectName, buffer.Read(range, start, unit.Data.Length), unit.Job.Bitcode, unit.File, unit.Member);
+                ReadOnlyMemory<byte>? member = null;
+                try
+                {
+                    member = buffer.Read(range, start, unit.Data.Length);
+                }
+                catch (IOException e)
+                {
+                    findings.Add(Make(RuleCatalog.MissingInput, unit.Job.Path, unit.ObjectName, $"cannot read '{unit.ObjectName}': {e.Message}"));
+                }
+                if (member is { } bytes)
+                    CheckObject(result, findings, unit.Job.Path, unit.ObjectName, bytes, unit.Job.Bitcode, unit.File, unit.Member);
             }
             else
                 CheckObject(result, findings, unit.Job.Path, unit.ObjectName, unit.Data, unit.Job.Bitcode, unit.File, unit.Member);
@@ -545,6 +555,11 @@ public sealed class Checker
                 catch (ElfFormatException e)
                 {
                     job.Tail = Make(RuleCatalog.MalformedInput, job.Path, job.Path, $"malformed archive: {e.Message}");
+                    break;
+                }
+                catch (IOException e)
+                {
+                    job.Tail = Make(RuleCatalog.MissingInput, job.Path, job.Path, $"cannot read '{job.Path}': {e.Message}");
                     break;
                 }
                 var unit = job.Add($"{job.Path}({member.Name})", member.Data);
