@@ -32,7 +32,7 @@ internal abstract class ArchiveBytes
         public override ReadOnlyMemory<byte> Read(long offset, int count)
         {
             var bytes = new byte[count];
-            if (FileRange.ReadAt(file, offset, bytes) != count)
+            if (FileContents.ReadAt(file, offset, bytes) != count)
                 throw new ElfFormatException($"archive bytes at 0x{offset:x} could not be read: the file ends at 0x{offset + count:x} or shrank while read");
             return bytes;
         }
@@ -51,20 +51,7 @@ internal sealed class FileRange(SafeFileHandle file, long offset, int length) : 
     private byte[]? _bytes;
 
     /// <summary>Reads <paramref name="count"/> bytes from <paramref name="start"/> of the range into <paramref name="into"/>; how many were read (fewer only if the file shrank).</summary>
-    public int ReadInto(int start, int count, Span<byte> into) => ReadAt(file, offset + start, into[..count]);
-
-    /// <summary>pread until <paramref name="into"/> is full or the file ends.</summary>
-    public static int ReadAt(SafeFileHandle file, long offset, Span<byte> into)
-    {
-        int read = 0;
-        while (read < into.Length)
-        {
-            int n = RandomAccess.Read(file, into[read..], offset + read);
-            if (n == 0) break;
-            read += n;
-        }
-        return read;
-    }
+    public int ReadInto(int start, int count, Span<byte> into) => FileContents.ReadAt(file, offset + start, into[..count]);
 
     /// <summary>The range as memory, not read yet (<see cref="MemoryManager{T}.Memory"/> would read it for its length).</summary>
     public ReadOnlyMemory<byte> Unread => CreateMemory(length);
@@ -74,7 +61,7 @@ internal sealed class FileRange(SafeFileHandle file, long offset, int length) : 
         if (_bytes is null)
         {
             var bytes = new byte[length];
-            int read = ReadAt(file, offset, bytes);
+            int read = FileContents.ReadAt(file, offset, bytes);
             _bytes = read == length ? bytes : bytes[..read]; // a file that shrank gives what it still has, and the check says the member is cut short
         }
         return _bytes;
