@@ -1,3 +1,4 @@
+using PicGuard.Diagnostics;
 using System.Text.RegularExpressions;
 using PicGuard.Elf;
 using PicGuard.Rules;
@@ -44,6 +45,48 @@ public sealed partial class FindingTextTests
         var (compared, _, differences) = ReadelfDifferentialTests.Compare(obj);
         Assert.IsEmpty(differences, string.Join("\n", differences));
         Assert.AreEqual(1, compared);
+    }
+
+    /// <summary>
+    /// The three ways a message names a relocation's target — a symbol, a section symbol with a positive or negative
+    /// addend, no symbol at all — as GNU as emits them, and the same text whether the finding is written (its message
+    /// kept as parts, never a string) or its <c>Message</c> and <c>Target</c> are read.
+    /// </summary>
+    [TestMethod]
+    public void TargetsOfEveryForm_ReadAndWritten_AreOneText()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir["targets.s"], """
+            .data
+            .globl table
+            table: .quad 0, 0, 0
+            here: .quad 0
+            .section .rodata.words, "a"
+            .quad here + 8
+            .quad here - 0x20
+            .reloc ., R_X86_64_64, 0x10
+            .quad 0
+            .quad table
+            """);
+        string obj = dir["targets.o"];
+        RunChecked("as", dir["targets.s"], "-o", obj);
+        var options = CheckOptions.Default with { MaxDiagnosticsPerFile = 0 };
+
+        var written = new StringWriter();
+        foreach (var d in Check(obj, options).Diagnostics) d.WriteTo(written); // before anything reads a message
+        var result = Check(obj, options);
+        var read = result.Diagnostics.Where(d => d.Code == "PG0010").ToList();
+
+        string[] expected =
+        [
+            "absolute relocation R_X86_64_64 against section .data+0x20 in section .rodata.words",
+            "absolute relocation R_X86_64_64 against section .data-0x8 in section .rodata.words",
+            "absolute relocation R_X86_64_64 against address 0x10 in section .rodata.words",
+            "absolute relocation R_X86_64_64 against 'table' in section .rodata.words",
+        ];
+        CollectionAssert.AreEqual(expected, read.Select(d => d.Message).ToList(), Dump(result));
+        CollectionAssert.AreEqual(new[] { "section .data+0x20", "section .data-0x8", "address 0x10", "'table'" }, read.Select(d => d.Target).ToList());
+        foreach (var d in read) StringAssert.Contains(written.ToString(), $"{obj}: {Diagnostic.SeverityWord(d.Severity)} PG0010: {d.Message}\n>>> referenced by .rodata.words+0x");
     }
 
     [TestMethod]

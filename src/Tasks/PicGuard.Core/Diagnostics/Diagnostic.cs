@@ -27,6 +27,28 @@ public sealed record Diagnostic(
     string? RelocationType = null,
     string? Target = null)
 {
+    private string? _message = Message;
+    private string? _target = Target;
+    private readonly RelocationMessage? _parts;
+
+    /// <summary>A relocation finding whose message (and target) stay parts until read or written.</summary>
+    internal Diagnostic(Rule rule, Severity severity, string file, string obj, RelocationMessage message, IReadOnlyList<string> context, ObjectLocation? location, string? relocationType)
+        : this(rule, severity, file, obj, (string)null!, context, location, relocationType) => _parts = message;
+
+    /// <summary>What was found, in one sentence.</summary>
+    public string Message
+    {
+        get => _message ??= _parts!.Text;
+        init => (_message, _parts) = (value, null);
+    }
+
+    /// <summary>What the relocation points at, as the message names it (a relocation finding), or null.</summary>
+    public string? Target
+    {
+        get => _target ?? _parts?.TargetText;
+        init => _target = value;
+    }
+
     /// <summary>The source line the finding comes from, when debug info or an STT_FILE symbol says it.</summary>
     public SourcePosition? Source { get; init; }
 
@@ -75,7 +97,8 @@ public sealed record Diagnostic(
         writer.Write(' ');
         writer.Write(Code);
         writer.Write(": ");
-        writer.Write(Message);
+        if (_message is null && _parts is not null) _parts.WriteTo(writer);
+        else writer.Write(Message);
         if (Context is RelocationContext lazy)
         {
             lazy.WriteTo(writer);

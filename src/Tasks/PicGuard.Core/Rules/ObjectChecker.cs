@@ -661,7 +661,6 @@ internal sealed class ObjectChecker
         }
     }
 
-    /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
     /// <summary>What a relocation check found, for the message of a finding that is listed or suppressed.</summary>
     private readonly record struct MessageParts(RelocationKind Kind, InstrumentationSymbol? Row, (string Name, string Section)? Outside, string? Overflow, bool AcceptedByLoader = false);
 
@@ -698,6 +697,7 @@ internal sealed class ObjectChecker
         return $" (a warning under {_profile.Name}: {why}; still an absolute address, which the position-independent flag policy avoids)";
     }
 
+    /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
     private void Record(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, in MessageParts parts)
     {
         // Identical findings (same rule, type and target, and the same section where the message names it) are counted
@@ -725,24 +725,21 @@ internal sealed class ObjectChecker
         symbol ??= SymbolName(relocationSection, r);
 
         var (location, _) = Place(patched, r.Offset, withSource: false);
-        string target = TargetName(relocationSection, r);
-        string? message = Template(check, parts, r.Type, patched, location.Offset);
-        string? fix = parts.Row?.Fix;
-        message = message is null
-            ? $"{KindWord(type.Kind)} relocation {type.Name} against {target} in {(patched.IsExecutable ? "executable " : "")}section {location.Section}"
-            : Fill(message, type, target, patched, location);
-        if (parts.AcceptedByLoader) message += AcceptedNote(type, location.Section);
-        string fixLine = FixLine(fix ?? MachineFixes.For(rule.Code, _elf.Machine) ?? rule.Fix);
+        // The message stays parts (template, names, place) until it is written or read: no string of it, nor of its target.
+        var message = new RelocationMessage(Template(check, parts, r.Type, patched, location.Offset) ?? RelocationMessage.DefaultTemplate,
+            KindWord(type.Kind), type.Name, Target(relocationSection, r), patched.IsExecutable, location,
+            parts.AcceptedByLoader ? AcceptedNote(type, location.Section) : null);
+        string fixLine = FixLine(parts.Row?.Fix ?? MachineFixes.For(rule.Code, _elf.Machine) ?? rule.Fix);
         if (admission != FindingSet.Admission.Listed)
         {
-            _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, null, null, fixLine), location, type.Name, target) { Symbol = symbol });
+            _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, null, null, fixLine), location, type.Name) { Symbol = symbol });
             return;
         }
 
         // Listed: the parts that cost too — the source line and the instruction. The context lines are text only when written.
         var source = Source(patched, r.Offset);
         string? instruction = patched.IsExecutable ? (_sites ??= new SiteDecoder(_elf)).At(patched, location.Offset, location.Function is null ? 0 : location.Offset - location.FunctionOffset) : null;
-        _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, source, instruction, fixLine), location, type.Name, target)
+        _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, source, instruction, fixLine), location, type.Name)
         {
             Symbol = symbol,
             Source = source,
@@ -758,44 +755,6 @@ internal sealed class ObjectChecker
     /// <summary>"referenced by func+0x1c (.text+0x3c) in object".</summary>
     private string ReferencedBy(ObjectLocation location) => RelocationContext.ReferencedBy(location, _objectName);
 
-    /// <summary>The message template of a rule with its <c>{kind}</c>, <c>{type}</c>, <c>{target}</c>, <c>{exec}</c>, <c>{section}</c> and <c>{from}</c> filled in, in one pass.</summary>
-    private static string Fill(string template, RelocationType type, string target, in ElfSection patched, ObjectLocation location)
-    {
-        if (template.IndexOf('{') < 0) return template;
-        var sb = new System.Text.StringBuilder(template.Length + target.Length + 64);
-        int at = 0;
-        while (at < template.Length)
-        {
-            int open = template.IndexOf('{', at);
-            int close = open < 0 ? -1 : template.IndexOf('}', open + 1);
-            if (close < 0)
-            {
-                sb.Append(template, at, template.Length - at);
-                break;
-            }
-            sb.Append(template, at, open - at);
-            string? value = template.AsSpan(open + 1, close - open - 1) switch
-            {
-                "kind" => KindWord(type.Kind),
-                "type" => type.Name,
-                "target" => target,
-                "exec" => patched.IsExecutable ? "executable " : "",
-                "section" => location.Section,
-                "from" => location.Describe(),
-                _ => null,
-            };
-            if (value is null)
-            {
-                sb.Append('{');
-                at = open + 1;
-                continue;
-            }
-            sb.Append(value);
-            at = close + 1;
-        }
-        return sb.ToString();
-    }
-
     private string? SymbolName(ElfSection relocationSection, ElfRelocation r)
     {
         if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
@@ -806,17 +765,19 @@ internal sealed class ObjectChecker
         return symbols.Name(symbol);
     }
 
-    private string TargetName(ElfSection relocationSection, ElfRelocation r)
+    /// <summary>What the relocation points at, as a message names it: <c>'symbol'</c>, <c>section .rodata+0x40</c>, <c>address 0x10</c>.</summary>
+    private RelocationTarget Target(ElfSection relocationSection, ElfRelocation r)
     {
-        if (r.SymbolIndex == 0 || relocationSection.Link == 0)
-            return r.Addend == 0 ? "address 0" : $"address 0x{r.Addend:x}";
+        if (r.SymbolIndex == 0 || relocationSection.Link == 0) return RelocationTarget.Address(r.Addend);
         var symbols = Symbols(relocationSection.Link);
         var symbol = symbols[r.SymbolIndex];
         if (symbol.Type == ElfSymbolType.Section && symbol.IsInSection && symbol.SectionIndex < (uint)_elf.Sections.Count)
-            return $"section {_elf.SectionName(_elf.GetSection(symbol.SectionIndex))}{Addend(r.Addend)}";
-        string name = PrintableName.Of(symbols.Name(symbol));
-        return $"'{(name.Length == 0 ? $"symbol #{r.SymbolIndex}" : name)}'";
+            return RelocationTarget.Section(_elf.SectionName(_elf.GetSection(symbol.SectionIndex)), r.Addend);
+        return RelocationTarget.Symbol(PrintableName.Of(symbols.Name(symbol)), r.SymbolIndex);
     }
+
+    /// <summary>The target as text, for messages built whole (overflows).</summary>
+    private string TargetName(ElfSection relocationSection, ElfRelocation r) => Target(relocationSection, r).ToString();
 
     private static string KindWord(RelocationKind kind) => (uint)kind < (uint)KindWords.Length ? KindWords[(int)kind] : KindText(kind);
 
@@ -831,8 +792,6 @@ internal sealed class ObjectChecker
         RelocationKind.Dynamic => "dynamic",
         _ => kind.ToString().ToLowerInvariant(),
     };
-
-    private static string Addend(long addend) => addend == 0 ? "" : addend > 0 ? $"+0x{addend:x}" : $"-0x{-addend:x}";
 
     private FunctionIndex Functions() => _functions ??= FunctionIndex.Build(_elf);
 
