@@ -213,8 +213,8 @@ public sealed class FastPathTests
     }
 
     /// <summary>
-    /// The instruction at a relocation site, found by decoding the one instruction whose displacement or immediate is
-    /// at the site (a sweep only when that is ambiguous), is the one a plain sweep from the function's start reaches:
+    /// The instruction at a relocation site, found by one decoder per object that resumes each site's sweep from the
+    /// previous site's instruction in the same function, is the one a plain sweep from the function's start reaches:
     /// every code relocation of the x86 objects of the corpus (gcc and clang, -m32, -ffunction-sections, ld -r, PIE),
     /// in relocation order through one decoder per object, as the checker calls it.
     /// </summary>

@@ -49,6 +49,12 @@ public static class InstructionDecoder
 /// boundary of the same sweep from the function's start) rather than from the function's start again: a function's
 /// sites together cost one pass over it. Only the bytes between the starting boundary and the site are copied.
 /// </summary>
+/// <remarks>
+/// Decoding only the instructions that start up to 14 bytes before a site and keeping the one whose displacement or
+/// immediate sits exactly there was tried and removed: on the kernel modules 91% of sites had no single such
+/// instruction (a REX or operand-size byte before the opcode decodes too), so they were swept anyway after 12 trial
+/// decodes each, and the sweep alone did a third fewer decodes (the same output).
+/// </remarks>
 internal sealed class SiteDecoder(ElfFile elf)
 {
     private readonly int _bitness = elf.Machine switch { ElfMachine.X86_64 => 64, ElfMachine.I386 => 32, _ => 0 };
@@ -65,17 +71,6 @@ internal sealed class SiteDecoder(ElfFile elf)
             return null;
         var code = elf.SectionData(section);
         if (siteOffset >= (ulong)code.Length) return null;
-        // One disassembly per site: of the places up to 14 bytes before the site, the one instruction that covers the
-        // site and has its displacement or immediate field exactly there is the instruction a sweep from the function's
-        // start reaches. Only when none or several qualify (a REX or operand-size byte before the opcode also decodes)
-        // does the sweep run, from the function's start or from the last instruction found in the same function.
-        if (AtSite(code, siteOffset, startOffset) is { } found)
-        {
-            _section = section.Index;
-            _functionStart = startOffset;
-            _resume = found.IP;
-            return InstructionDecoder.Format(found);
-        }
         ulong begin = section.Index == _section && startOffset == _functionStart && _resume >= startOffset && _resume <= siteOffset ? _resume : startOffset;
         _section = section.Index;
         _functionStart = startOffset;
@@ -96,30 +91,6 @@ internal sealed class SiteDecoder(ElfFile elf)
             }
         }
         return null;
-    }
-
-    /// <summary>The single instruction starting within 14 bytes before <paramref name="site"/> (not before the function) whose displacement or immediate begins at the site; null when none or several do.</summary>
-    private Instruction? AtSite(ReadOnlySpan<byte> code, ulong site, ulong functionStart)
-    {
-        ulong first = Math.Max(functionStart, site >= 14 ? site - 14 : 0);
-        Instruction? match = null;
-        for (ulong at = first; at < site; at++)
-        {
-            _reader.Load(code[(int)at..(int)Math.Min((ulong)code.Length, at + 15)]);
-            var decoder = _decoder ??= Decoder.Create(_bitness, _reader);
-            decoder.IP = at;
-            decoder.Decode(out var instruction);
-            if (instruction.IsInvalid || instruction.NextIP <= site) continue;
-            var offsets = decoder.GetConstantOffsets(instruction);
-            int field = (int)(site - at);
-            bool fieldAtSite = (offsets.HasDisplacement && offsets.DisplacementOffset == field)
-                || (offsets.HasImmediate && offsets.ImmediateOffset == field)
-                || (offsets.HasImmediate2 && offsets.ImmediateOffset2 == field);
-            if (!fieldAtSite) continue;
-            if (match is not null) return null; // ambiguous: let the sweep decide
-            match = instruction;
-        }
-        return match;
     }
 
     /// <summary>A code reader over a reused buffer.</summary>
