@@ -1,3 +1,4 @@
+using PicGuard.Elf;
 using System.IO.Compression;
 using static PicGuard.Tests.Toolchain;
 
@@ -56,7 +57,9 @@ public sealed class ToolPackageTests
         byte[] head = new byte[20];
         using (var f = File.OpenRead(target)) f.ReadExactly(head);
         CollectionAssert.AreEqual(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' }, head[..4], "the installed picguard is an ELF executable");
-        Assert.IsTrue(head[16] is 2 or 3, $"ELF type {head[16]}: an executable (ET_EXEC, or ET_DYN for a PIE)");
+        Assert.AreEqual(2, head[16], "ET_EXEC: linked at a fixed address, so no pointer in its type data is relocated at start (PicGuard.Cli.csproj)");
+        using (var executable = new ElfFile(File.ReadAllBytes(target)))
+            Assert.IsFalse(executable.Sections.Any(s => executable.SectionName(s) == ".hydrated"), "the runtime's type data is stored whole in the file, not rebuilt at start");
         Assert.AreEqual(0, Directory.GetFiles(Path.GetDirectoryName(target)!, "*.dll").Length, "a native tool carries no assembly beside it");
         Assert.IsGreaterThanOrEqualTo(0, File.ReadAllBytes(target).AsSpan().IndexOf("GCgen0size\0100000\0"u8),
             "the executable carries its collector setting (a 1 MiB gen 0 budget, compiled in: PicGuard.Cli.csproj)");
