@@ -18,8 +18,11 @@ public static class Program
     public static int Main(string[] args)
     {
         // Diagnostics can run to tens of thousands of lines: one buffered writer, flushed before the summary, not a write per line.
-        using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
-        int exit = Run(args, stdout, Console.Error);
+        // Both streams are the descriptors themselves, not System.Console's (StandardStream says why).
+        var utf8 = new System.Text.UTF8Encoding(false);
+        using var stdout = new StreamWriter(StandardStream.Open(1), utf8, 1 << 16) { NewLine = "\n" };
+        using var stderr = new StreamWriter(StandardStream.Open(2), utf8, 1 << 10) { NewLine = "\n", AutoFlush = true };
+        int exit = Run(args, stdout, stderr);
         stdout.Flush();
         return exit;
     }

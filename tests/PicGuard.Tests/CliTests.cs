@@ -18,6 +18,41 @@ public sealed class CliTests
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>
+    /// The picguard process itself, which writes to its descriptors without System.Console: a listing of megabytes is
+    /// whole on a pipe; a reader that leaves after the first bytes (<c>| head -c 200</c>) ends the run quietly with the
+    /// usual exit code; both streams sent to one file follow each other there.
+    /// </summary>
+    [TestMethod]
+    public void TheProcess_WritesWholeListings_AndEndsQuietlyWhenTheReaderLeaves()
+    {
+        using var dir = new TempDir();
+        // 4,000 absolute addresses of as many symbols in code: as many errors (PG0001), none collapsing, megabytes of listing.
+        File.WriteAllText(dir["pointers.s"], ".text\n" + string.Concat(Enumerable.Range(0, 4000).Select(i => $"movabs $sym{i}, %rax\n")));
+        RunChecked("as", dir["pointers.s"], "-o", dir["pointers.o"]);
+        string picguard = Path.Combine(AppContext.BaseDirectory, "picguard");
+
+        var whole = Run(picguard, ["check", "--max-diagnostics", "0", dir["pointers.o"]]);
+        Assert.AreEqual(Program.ExitFindings, whole.ExitCode, whole.StdErr);
+        Assert.AreEqual(Cli("check", "--max-diagnostics", "0", dir["pointers.o"]).Out, whole.StdOut, "the process writes what the CLI writes in process");
+        Assert.IsGreaterThan(1_000_000, whole.StdOut.Length);
+        StringAssert.Contains(whole.StdErr, "4000 error(s)");
+
+        string pipeline = $"'{picguard}' check --max-diagnostics 0 '{dir["pointers.o"]}' | head -c 200 > /dev/null; exit ${{PIPESTATUS[0]}}";
+        var cut = Run("bash", ["-c", pipeline]);
+        Assert.AreEqual(Program.ExitFindings, cut.ExitCode, cut.StdErr);
+        Assert.IsFalse(cut.StdErr.Contains("xception", StringComparison.Ordinal), cut.StdErr);
+        StringAssert.Contains(cut.StdErr, "4000 error(s)", "the summary still reaches standard error");
+
+        // Both streams to one file: each write lands after the last (write(2)), nothing overwrites anything.
+        var together = Run("bash", ["-c", $"'{picguard}' check '{dir["missing.o"]}' '{dir["pointers.o"]}' > '{dir["both.txt"]}' 2>&1"]);
+        Assert.AreEqual(Program.ExitFindings, together.ExitCode, together.All);
+        string both = File.ReadAllText(dir["both.txt"]);
+        StringAssert.StartsWith(both, $"{dir["missing.o"]}: error PG9003: ");
+        StringAssert.Contains(both, $"{dir["pointers.o"]}: error PG0001: ");
+        StringAssert.EndsWith(both, "picguard: 2 file(s), 1 object(s), 4000 relocation(s): 4001 error(s), 0 warning(s), 3900 omitted (over --max-diagnostics)\n");
+    }
+
     [TestMethod]
     public void Findings_PrintCanonicalLines_AndExit1()
     {

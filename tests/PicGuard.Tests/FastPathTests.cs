@@ -1,4 +1,5 @@
 using PicGuard.Elf;
+using PicGuard.Relocations;
 using PicGuard.Rules;
 using static PicGuard.Tests.Toolchain;
 
@@ -36,6 +37,26 @@ public sealed class FastPathTests
         }
         Assert.IsGreaterThan(500, checkedEntries);
         CollectionAssert.IsSubsetOf(new[] { (true, ElfSectionType.Rela), (false, ElfSectionType.Rel) }, formats.ToList(), "the corpus covers RELA64 and REL32");
+    }
+
+    /// <summary>The kinds written out for startup (no reflection) are the enum's, in order, named as the enum's names say.</summary>
+    [TestMethod]
+    public void RelocationKinds_AreTheEnumsKindsInOrder_NamedAsBefore()
+    {
+        CollectionAssert.AreEqual(Enum.GetValues<RelocationKind>(), RelocationKinds.All);
+        foreach (var kind in Enum.GetValues<RelocationKind>())
+        {
+            string expected = kind switch
+            {
+                RelocationKind.Got => "GOT-based",
+                RelocationKind.PcRelative => "PC-relative",
+                RelocationKind.PltCall => "PLT",
+                RelocationKind.Tls => "TLS",
+                _ => kind.ToString().ToLowerInvariant(),
+            };
+            Assert.AreEqual(expected, RelocationKinds.Word(kind));
+        }
+        Assert.AreEqual("42", RelocationKinds.Word((RelocationKind)42));
     }
 
     [TestMethod]

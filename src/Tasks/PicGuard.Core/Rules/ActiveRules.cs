@@ -65,7 +65,7 @@ internal sealed class ActiveRules
         }).Select((r, slot) => new Entry(r.Rule, r.Severity, slot, r.Rule.Relocation!.Check)).ToArray();
         if (rules.Length > 64)
             throw new InvalidOperationException("more than 64 relocation rules: widen the per-section rule mask");
-        var byKind = Enum.GetValues<RelocationKind>()
+        var byKind = RelocationKinds.All
             .Select(k => rules.Where(r => (r.Rule.Relocation!.KindMask & 1u << (int)k) != 0).ToArray())
             .ToArray();
         return new Index(rules, byKind, rules.Aggregate(0u, (m, r) => m | r.Rule.Relocation!.KindMask));

@@ -727,7 +727,7 @@ internal sealed class ObjectChecker
         var (location, _) = Place(patched, r.Offset, withSource: false);
         // The message stays parts (template, names, place) until it is written or read: no string of it, nor of its target.
         var message = new RelocationMessage(Template(check, parts, r.Type, patched, location.Offset) ?? RelocationMessage.DefaultTemplate,
-            KindWord(type.Kind), type.Name, Target(relocationSection, r), patched.IsExecutable, location,
+            RelocationKinds.Word(type.Kind), type.Name, Target(relocationSection, r), patched.IsExecutable, location,
             parts.AcceptedByLoader ? AcceptedNote(type, location.Section) : null);
         string fixLine = FixLine(parts.Row?.Fix ?? MachineFixes.For(rule.Code, _elf.Machine) ?? rule.Fix);
         if (admission != FindingSet.Admission.Listed)
@@ -778,20 +778,6 @@ internal sealed class ObjectChecker
 
     /// <summary>The target as text, for messages built whole (overflows).</summary>
     private string TargetName(ElfSection relocationSection, ElfRelocation r) => Target(relocationSection, r).ToString();
-
-    private static string KindWord(RelocationKind kind) => (uint)kind < (uint)KindWords.Length ? KindWords[(int)kind] : KindText(kind);
-
-    private static readonly string[] KindWords = Enumerable.Range(0, 32).Select(k => KindText((RelocationKind)k)).ToArray();
-
-    private static string KindText(RelocationKind kind) => kind switch
-    {
-        RelocationKind.Got => "GOT-based",
-        RelocationKind.PcRelative => "PC-relative",
-        RelocationKind.PltCall => "PLT",
-        RelocationKind.Tls => "TLS",
-        RelocationKind.Dynamic => "dynamic",
-        _ => kind.ToString().ToLowerInvariant(),
-    };
 
     private FunctionIndex Functions() => _functions ??= FunctionIndex.Build(_elf);
 

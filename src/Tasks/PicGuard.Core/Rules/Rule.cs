@@ -61,7 +61,7 @@ public sealed record RelocationMatch(
         (sectionFlags & SectionFlags) == SectionFlags && (sectionFlags & ExcludedSectionFlags) == 0;
 
     /// <summary>Every kind but None: whatever the loader would have to apply.</summary>
-    public static readonly RelocationKind[] AllKinds = Enum.GetValues<RelocationKind>().Where(k => k != RelocationKind.None).ToArray();
+    public static readonly RelocationKind[] AllKinds = RelocationKinds.All.Where(k => k != RelocationKind.None).ToArray();
 
     /// <summary>Every kind that names a place in memory (all but None, Marker and the like).</summary>
     public static readonly RelocationKind[] AnyReference =
