@@ -8,11 +8,12 @@ namespace PicGuard.Cli;
 /// terminal's settings), about 1 ms of the 8 ms it takes to check one small object. A plain <see cref="FileStream"/> will
 /// not do: on a regular file it writes at a position of its own (<c>pwrite</c>), so standard output and error sent to
 /// one file (<c>&gt;log 2&gt;&amp;1</c>) would overwrite each other. Like the console's stream, it ends quietly when
-/// the reader has gone away (<c>picguard check … | head</c>: EPIPE). Off Linux it is the console's stream.
+/// the reader has gone away (<c>picguard check … | head</c>: EPIPE) or the descriptor is closed (<c>2&gt;&amp;-</c>).
+/// Off Linux it is the console's stream.
 /// </summary>
 internal sealed unsafe class StandardStream : Stream
 {
-    private const int Interrupted = 4, WouldBlock = 11, BrokenPipe = 32; // EINTR, EAGAIN, EPIPE
+    private const int Interrupted = 4, BadDescriptor = 9, WouldBlock = 11, BrokenPipe = 32; // EINTR, EBADF, EAGAIN, EPIPE
 
     /// <summary>libc's write and errno, found in the process (the native executable or the host links libc); null off Linux.</summary>
     private static readonly delegate* unmanaged<int, byte*, nuint, nint> WriteCall;
@@ -67,9 +68,9 @@ internal sealed unsafe class StandardStream : Stream
                     Thread.Sleep(1); // a non-blocking descriptor whose reader is behind
                     continue;
                 }
-                if (errno == BrokenPipe)
+                if (errno is BrokenPipe or BadDescriptor)
                 {
-                    _readerGone = true; // nobody reads any more: the rest is dropped, as the console does
+                    _readerGone = true; // nobody reads any more (or the descriptor was closed at start): the rest is dropped
                     return;
                 }
                 throw new IOException($"cannot write to {(_descriptor == 1 ? "standard output" : "standard error")} (errno {errno})", errno);

@@ -44,6 +44,13 @@ public sealed class CliTests
         Assert.IsFalse(cut.StdErr.Contains("xception", StringComparison.Ordinal), cut.StdErr);
         StringAssert.Contains(cut.StdErr, "4000 error(s)", "the summary still reaches standard error");
 
+        // Either stream closed: the run goes on without it.
+        foreach (var closed in new[] { ">&-", "2>&-" })
+        {
+            var without = Run("bash", ["-c", $"'{picguard}' check '{dir["pointers.o"]}' {closed}"]);
+            Assert.AreEqual(Program.ExitFindings, without.ExitCode, closed + ": " + without.All);
+        }
+
         // Both streams to one file: each write lands after the last (write(2)), nothing overwrites anything.
         var together = Run("bash", ["-c", $"'{picguard}' check '{dir["missing.o"]}' '{dir["pointers.o"]}' > '{dir["both.txt"]}' 2>&1"]);
         Assert.AreEqual(Program.ExitFindings, together.ExitCode, together.All);
