@@ -87,6 +87,8 @@ public sealed partial class FindingTextTests
         CollectionAssert.AreEqual(expected, read.Select(d => d.Message).ToList(), Dump(result));
         CollectionAssert.AreEqual(new[] { "section .data+0x20", "section .data-0x8", "address 0x10", "'table'" }, read.Select(d => d.Target).ToList());
         foreach (var d in read) StringAssert.Contains(written.ToString(), $"{obj}: {Diagnostic.SeverityWord(d.Severity)} PG0010: {d.Message}\n>>> referenced by .rodata.words+0x");
+        var renamed = Check(obj, options).Diagnostics.First(d => d.Code == "PG0010") with { Message = "another message" };
+        Assert.AreEqual(("another message", "section .data+0x20"), (renamed.Message, renamed.Target), "a new message keeps the target its parts named");
     }
 
     [TestMethod]

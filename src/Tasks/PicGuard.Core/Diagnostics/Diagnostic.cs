@@ -39,7 +39,12 @@ public sealed record Diagnostic(
     public string Message
     {
         get => _message ??= _parts!.Text;
-        init => (_message, _parts) = (value, null);
+        init
+        {
+            _target ??= _parts?.TargetText; // a new message (with { Message = … }) keeps the target the parts named
+            _message = value;
+            _parts = null;
+        }
     }
 
     /// <summary>What the relocation points at, as the message names it (a relocation finding), or null.</summary>
