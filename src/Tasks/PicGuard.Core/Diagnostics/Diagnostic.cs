@@ -8,7 +8,15 @@ namespace PicGuard.Diagnostics;
 public sealed record ObjectLocation(string Section, ulong Offset, string? Function, ulong FunctionOffset)
 {
     /// <summary>"func+0x1c" like modpost, or "section+0x1c" when no function covers the place.</summary>
-    public string Describe() => Function is null ? $"{Section}+0x{Offset:x}" : $"{Function}+0x{FunctionOffset:x}";
+    public string Describe() => TextParts.Written(this, static (l, writer) => l.WriteDescription(writer));
+
+    /// <summary>Writes <see cref="Describe"/>'s text piece by piece.</summary>
+    internal void WriteDescription(TextWriter writer)
+    {
+        writer.Write(Function ?? Section);
+        writer.Write("+0x");
+        TextParts.Hex(writer, Function is null ? Offset : FunctionOffset);
+    }
 }
 
 /// <summary>

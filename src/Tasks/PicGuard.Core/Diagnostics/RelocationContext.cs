@@ -67,18 +67,11 @@ internal sealed class RelocationContext : IReadOnlyList<string>
     }
 
     /// <summary>The line that counts the places of a collapsed finding not shown.</summary>
-    public static string More(int more) => Text(writer => WriteMore(writer, more));
+    public static string More(int more) => TextParts.Written(more, static (m, writer) => WriteMore(writer, m));
 
     /// <summary>"referenced by func+0x1c (.text+0x3c) in object", or "referenced by .data+0x8 in object" when no function holds the place.</summary>
-    public static string ReferencedBy(ObjectLocation place, string objectName) => Text(writer => WriteReferencedBy(writer, place, objectName));
-
-    /// <summary>A line as its writer writes it: each line has one form, whether written piece by piece or read as a string.</summary>
-    private static string Text(Action<StringWriter> write)
-    {
-        using var writer = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
-        write(writer);
-        return writer.ToString();
-    }
+    public static string ReferencedBy(ObjectLocation place, string objectName) =>
+        TextParts.Written((place, objectName), static (p, writer) => WriteReferencedBy(writer, p.place, p.objectName));
 
     /// <summary>Writes each line after "\n&gt;&gt;&gt; ", as <see cref="Diagnostic.WriteTo"/> does, piece by piece.</summary>
     public void WriteTo(TextWriter writer)
@@ -111,11 +104,11 @@ internal sealed class RelocationContext : IReadOnlyList<string>
             if (source.Line > 0)
             {
                 writer.Write(':');
-                Decimal(writer, source.Line);
+                TextParts.Decimal(writer, source.Line);
                 if (source.Column > 0)
                 {
                     writer.Write(':');
-                    Decimal(writer, source.Column);
+                    TextParts.Decimal(writer, source.Column);
                 }
             }
         }
@@ -131,7 +124,7 @@ internal sealed class RelocationContext : IReadOnlyList<string>
     private static void WriteMore(TextWriter writer, int more)
     {
         writer.Write("referenced ");
-        Decimal(writer, more);
+        TextParts.Decimal(writer, more);
         writer.Write(" more time(s)");
     }
 
@@ -142,27 +135,13 @@ internal sealed class RelocationContext : IReadOnlyList<string>
         {
             writer.Write(function);
             writer.Write("+0x");
-            Hex(writer, place.FunctionOffset);
+            TextParts.Hex(writer, place.FunctionOffset);
             writer.Write(" (");
         }
         writer.Write(place.Section);
         writer.Write("+0x");
-        Hex(writer, place.Offset);
+        TextParts.Hex(writer, place.Offset);
         writer.Write(place.Function is null ? " in " : ") in ");
         writer.Write(objectName);
-    }
-
-    private static void Hex(TextWriter writer, ulong value)
-    {
-        Span<char> digits = stackalloc char[16];
-        value.TryFormat(digits, out int n, "x", System.Globalization.CultureInfo.InvariantCulture);
-        writer.Write(digits[..n]);
-    }
-
-    private static void Decimal(TextWriter writer, int value)
-    {
-        Span<char> digits = stackalloc char[11];
-        value.TryFormat(digits, out int n, default, System.Globalization.CultureInfo.InvariantCulture);
-        writer.Write(digits[..n]);
     }
 }

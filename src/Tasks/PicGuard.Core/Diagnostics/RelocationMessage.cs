@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace PicGuard.Diagnostics;
 
 /// <summary>What a relocation points at, as a message names it: <c>'symbol'</c>, <c>section .rodata+0x40</c> or <c>address 0x10</c>.</summary>
@@ -34,7 +32,7 @@ internal readonly struct RelocationTarget
                     break;
                 }
                 writer.Write("address 0x");
-                RelocationMessage.Hex(writer, (ulong)_value);
+                TextParts.Hex(writer, (ulong)_value);
                 break;
             case Form.Section:
                 writer.Write("section ");
@@ -42,7 +40,7 @@ internal readonly struct RelocationTarget
                 if (_value != 0)
                 {
                     writer.Write(_value > 0 ? "+0x" : "-0x");
-                    RelocationMessage.Hex(writer, _value > 0 ? (ulong)_value : (ulong)-_value);
+                    TextParts.Hex(writer, _value > 0 ? (ulong)_value : (ulong)-_value);
                 }
                 break;
             case Form.Symbol:
@@ -52,13 +50,13 @@ internal readonly struct RelocationTarget
                 break;
             default:
                 writer.Write("'symbol #");
-                writer.Write(_value.ToString(CultureInfo.InvariantCulture));
+                TextParts.Decimal(writer, _value);
                 writer.Write('\'');
                 break;
         }
     }
 
-    public override string ToString() => RelocationMessage.Written(this, static (t, w) => t.WriteTo(w));
+    public override string ToString() => TextParts.Written(this, static (t, w) => t.WriteTo(w));
 }
 
 /// <summary>
@@ -77,7 +75,7 @@ internal sealed class RelocationMessage(string template, string kind, string typ
     private string? _target;
 
     /// <summary>The message as one string, built on first use.</summary>
-    public string Text => _text ??= Written(this, static (m, w) => m.WriteTo(w));
+    public string Text => _text ??= TextParts.Written(this, static (m, w) => m.WriteTo(w));
 
     /// <summary>The target as the message names it, built on first use.</summary>
     public string TargetText => _target ??= target.ToString();
@@ -103,7 +101,7 @@ internal sealed class RelocationMessage(string template, string kind, string typ
                 case "target": target.WriteTo(writer); break;
                 case "exec": if (executable) writer.Write("executable "); break;
                 case "section": writer.Write(location.Section); break;
-                case "from": WriteFrom(writer, location); break;
+                case "from": location.WriteDescription(writer); break;
                 default: // not a placeholder: the brace is text
                     writer.Write('{');
                     at = open + 1;
@@ -111,28 +109,5 @@ internal sealed class RelocationMessage(string template, string kind, string typ
             }
         }
         if (note is not null) writer.Write(note);
-    }
-
-    /// <summary>"func+0x1c", or "section+0x1c" when no function holds the place (<see cref="ObjectLocation.Describe"/>).</summary>
-    private static void WriteFrom(TextWriter writer, ObjectLocation location)
-    {
-        writer.Write(location.Function ?? location.Section);
-        writer.Write("+0x");
-        Hex(writer, location.Function is null ? location.Offset : location.FunctionOffset);
-    }
-
-    internal static void Hex(TextWriter writer, ulong value)
-    {
-        Span<char> digits = stackalloc char[16];
-        value.TryFormat(digits, out int n, "x", CultureInfo.InvariantCulture);
-        writer.Write(digits[..n]);
-    }
-
-    /// <summary>What <paramref name="write"/> writes, as a string: each part has one form, written or read.</summary>
-    internal static string Written<T>(T parts, Action<T, TextWriter> write)
-    {
-        using var writer = new StringWriter(CultureInfo.InvariantCulture);
-        write(parts, writer);
-        return writer.ToString();
     }
 }

@@ -1,0 +1,33 @@
+using System.Globalization;
+
+namespace PicGuard.Diagnostics;
+
+/// <summary>
+/// Writing a finding's text from its parts (<see cref="RelocationContext"/>, <see cref="RelocationMessage"/>,
+/// <see cref="ObjectLocation"/>): numbers written without a string of their own, and the same text as a string when
+/// it is read, so each part has one form whether written or read.
+/// </summary>
+internal static class TextParts
+{
+    public static void Hex(TextWriter writer, ulong value)
+    {
+        Span<char> digits = stackalloc char[16];
+        value.TryFormat(digits, out int n, "x", CultureInfo.InvariantCulture);
+        writer.Write(digits[..n]);
+    }
+
+    public static void Decimal(TextWriter writer, long value)
+    {
+        Span<char> digits = stackalloc char[20];
+        value.TryFormat(digits, out int n, default, CultureInfo.InvariantCulture);
+        writer.Write(digits[..n]);
+    }
+
+    /// <summary>What <paramref name="write"/> writes of <paramref name="parts"/>, as a string.</summary>
+    public static string Written<T>(T parts, Action<T, TextWriter> write)
+    {
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        write(parts, writer);
+        return writer.ToString();
+    }
+}
