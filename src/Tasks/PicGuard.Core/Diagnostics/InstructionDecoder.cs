@@ -65,13 +65,15 @@ internal sealed class SiteDecoder(ElfFile elf)
     private ulong _resume = ulong.MaxValue; // an instruction boundary of the sweep from _functionStart, or none
 
     /// <inheritdoc cref="InstructionDecoder.At"/>
-    public string? At(in ElfSection section, ulong siteOffset, ulong startOffset)
+    /// <param name="relocationSection">The relocation section whose entry <paramref name="relocationIndex"/> patches the site, when there is one: the entries before it may say where an instruction ends.</param>
+    public string? At(in ElfSection section, ulong siteOffset, ulong startOffset, in ElfSection relocationSection = default, int relocationIndex = -1)
     {
         if (_bitness == 0 || !section.HasFileData || siteOffset >= section.Size || startOffset > siteOffset || siteOffset - startOffset > InstructionDecoder.MaxDecodeBytes)
             return null;
         var code = elf.SectionData(section);
         if (siteOffset >= (ulong)code.Length) return null;
         ulong begin = section.Index == _section && startOffset == _functionStart && _resume >= startOffset && _resume <= siteOffset ? _resume : startOffset;
+        if (LastKnownEnd(relocationSection, relocationIndex, begin, siteOffset) is { } knownEnd) begin = knownEnd;
         _section = section.Index;
         _functionStart = startOffset;
         _resume = ulong.MaxValue;
@@ -89,6 +91,34 @@ internal sealed class SiteDecoder(ElfFile elf)
                 _resume = instruction.IP;
                 return InstructionDecoder.Format(instruction);
             }
+        }
+        return null;
+    }
+
+    // ---- instruction ends the object's own relocations prove -------------------------------------
+
+    private const uint X86_64Plt32 = 4, X86_64GotPcRelX = 41, X86_64RexGotPcRelX = 42;
+
+    /// <summary>How many relocation entries before the site's own are looked at for a known instruction end.</summary>
+    private const int AnchorSearch = 64;
+
+    /// <summary>
+    /// The last place at or before <paramref name="siteOffset"/>, and after <paramref name="begin"/>, where an instruction is
+    /// known to end without decoding: right after the field of an R_X86_64_PLT32, GOTPCRELX or REX_GOTPCRELX relocation with
+    /// addend -4 (a <c>call</c>, <c>jmp</c> or <c>jcc</c> to a symbol, or a GOT load: the 32-bit field is the instruction's
+    /// last bytes). Found among the entries just before the site's own (<paramref name="index"/>) in its relocation
+    /// section, which assemblers write in address order; an entry out of order only costs a longer sweep.
+    /// </summary>
+    private ulong? LastKnownEnd(in ElfSection relocationSection, int index, ulong begin, ulong siteOffset)
+    {
+        if (_bitness != 64 || index <= 0 || relocationSection.Info == 0 || elf.FileType != ElfFileType.Relocatable) return null;
+        var entries = elf.GetRelocations(relocationSection);
+        for (int i = Math.Min(index, entries.Count) - 1, looked = 0; i >= 0 && looked < AnchorSearch; i--, looked++)
+        {
+            var r = entries[i];
+            ulong end = r.Offset + 4;
+            if (end <= begin) break;
+            if (end <= siteOffset && r.Addend == -4 && r.Type is X86_64Plt32 or X86_64GotPcRelX or X86_64RexGotPcRelX) return end;
         }
         return null;
     }

@@ -273,7 +273,7 @@ internal sealed class ObjectChecker
                         continue;
                     }
                     // The message is made only once the finding is known to be listed or suppressed (Record), not per repeat.
-                    Record(rule, severity, section, p, relocations[i], _table[type], new MessageParts(kind, row, outside, overflow, accepted));
+                    Record(rule, severity, section, p, relocations[i], i, _table[type], new MessageParts(kind, row, outside, overflow, accepted));
                 }
             }
         }
@@ -698,7 +698,7 @@ internal sealed class ObjectChecker
     }
 
     /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
-    private void Record(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, RelocationType type, in MessageParts parts)
+    private void Record(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, int index, RelocationType type, in MessageParts parts)
     {
         // Identical findings (same rule, type and target, and the same section where the message names it) are counted
         // without formatting anything: every call to __stack_chk_fail in an object is one finding, with its places.
@@ -738,7 +738,7 @@ internal sealed class ObjectChecker
 
         // Listed: the parts that cost too — the source line and the instruction. The context lines are text only when written.
         var source = Source(patched, r.Offset);
-        string? instruction = patched.IsExecutable ? (_sites ??= new SiteDecoder(_elf)).At(patched, location.Offset, location.Function is null ? 0 : location.Offset - location.FunctionOffset) : null;
+        string? instruction = patched.IsExecutable ? (_sites ??= new SiteDecoder(_elf)).At(patched, location.Offset, location.Function is null ? 0 : location.Offset - location.FunctionOffset, relocationSection, index) : null;
         _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, source, instruction, fixLine), location, type.Name)
         {
             Symbol = symbol,
