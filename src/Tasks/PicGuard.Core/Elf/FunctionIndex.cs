@@ -34,17 +34,54 @@ public sealed class FunctionIndex
             if (IsFunctionLike(symbols, i, out var s))
                 scratch[count++] = new Entry(s.SectionIndex, s.Value, s.Size, i);
         var sorted = count == 0 ? [] : scratch.AsSpan(0, count).ToArray();
-        // Functions before labels at the same place, so "main" wins over a label at its start;
-        // symbol order breaks the remaining ties, so the order is the same on every run.
-        Array.Sort(sorted, static (a, b) =>
-        {
-            int c = a.Section.CompareTo(b.Section);
-            if (c == 0) c = a.Value.CompareTo(b.Value);
-            if (c == 0) c = b.Size.CompareTo(a.Size);
-            if (c == 0) c = a.Symbol.CompareTo(b.Symbol);
-            return c;
-        });
+        Sort(sorted);
         return new FunctionIndex(sorted, symbols);
+    }
+
+    [ThreadStatic] private static ulong[]? t_keys;
+
+    /// <summary>
+    /// Sorts by section and value; among symbols at one place, functions before labels (larger size first), so "main" wins
+    /// over a label at its start, and symbol order breaks the remaining ties, so the order is the same on every run.
+    /// </summary>
+    /// <remarks>
+    /// Section and value together make one 64-bit key whenever they fit (every object seen: fewer than 2^20 sections,
+    /// values below 2^44), and sorting by a number is several times faster than by a comparison; only runs of symbols at
+    /// one place are then sorted by the whole order.
+    /// </remarks>
+    private static void Sort(Entry[] entries)
+    {
+        const int ValueBits = 44;
+        bool packable = true;
+        foreach (var e in entries)
+            packable &= e.Section < 1u << (64 - ValueBits) && e.Value < 1UL << ValueBits;
+        if (!packable)
+        {
+            Array.Sort(entries, WholeOrder);
+            return;
+        }
+        var keys = t_keys is { } spare && spare.Length >= entries.Length ? spare : (t_keys = new ulong[Math.Max(entries.Length, 256)]);
+        for (int i = 0; i < entries.Length; i++)
+            keys[i] = (ulong)entries[i].Section << ValueBits | entries[i].Value;
+        Array.Sort(keys, entries, 0, entries.Length);
+        for (int start = 0; start < entries.Length;)
+        {
+            int end = start + 1;
+            while (end < entries.Length && keys[end] == keys[start]) end++;
+            if (end - start > 1) Array.Sort(entries, start, end - start, ByWholeOrder);
+            start = end;
+        }
+    }
+
+    private static readonly Comparer<Entry> ByWholeOrder = Comparer<Entry>.Create(WholeOrder);
+
+    private static int WholeOrder(Entry a, Entry b)
+    {
+        int c = a.Section.CompareTo(b.Section);
+        if (c == 0) c = a.Value.CompareTo(b.Value);
+        if (c == 0) c = b.Size.CompareTo(a.Size);
+        if (c == 0) c = a.Symbol.CompareTo(b.Symbol);
+        return c;
     }
 
     /// <summary>A named code symbol or label in a section: not a local <c>.L</c> label, not a mapping symbol (<c>$x</c>).</summary>
