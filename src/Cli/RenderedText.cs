@@ -4,18 +4,21 @@ using System.Text;
 namespace PicGuard.Cli;
 
 /// <summary>
-/// One file's listing, rendered to text on the thread that checked the file (so files render in parallel) and
-/// written out later in input order. The characters live in a buffer from the shared pool, returned by
-/// <see cref="WriteTo"/>: a run of thousands of files allocates no string per file.
+/// One file's listing, rendered to UTF-8 on the thread that checked the file (so files render, and encode, in parallel)
+/// and written out later in input order. The bytes live in a buffer from the shared pool, returned by
+/// <see cref="WriteTo"/>: a run of thousands of files allocates no string per file, and the thread that writes the
+/// listings out only copies bytes to the output stream.
 /// </summary>
+/// <remarks>Text is encoded as each piece arrives: a surrogate pair split across two writes would not survive, and none is (a
+/// single character written alone is always ASCII punctuation; names and paths come whole).</remarks>
 internal sealed class RenderedText : TextWriter
 {
-    private char[] _buffer;
+    private byte[] _buffer;
     private int _length;
 
     public RenderedText(int capacity = 4096)
     {
-        _buffer = ArrayPool<char>.Shared.Rent(capacity);
+        _buffer = ArrayPool<byte>.Shared.Rent(capacity);
         CoreNewLine = ['\n'];
     }
 
@@ -23,8 +26,13 @@ internal sealed class RenderedText : TextWriter
 
     public override void Write(char value)
     {
+        if (value >= 0x80)
+        {
+            Write(new ReadOnlySpan<char>(in value));
+            return;
+        }
         if (_length == _buffer.Length) Grow(1);
-        _buffer[_length++] = value;
+        _buffer[_length++] = (byte)value;
     }
 
     public override void Write(string? value) => Write(value.AsSpan());
@@ -32,8 +40,17 @@ internal sealed class RenderedText : TextWriter
     public override void Write(ReadOnlySpan<char> value)
     {
         if (_buffer.Length - _length < value.Length) Grow(value.Length);
-        value.CopyTo(_buffer.AsSpan(_length));
-        _length += value.Length;
+        // ASCII, nearly always: one narrowing copy. Otherwise the rest is encoded as UTF-8.
+        if (System.Text.Ascii.FromUtf16(value, _buffer.AsSpan(_length), out int written) == OperationStatus.Done)
+        {
+            _length += written;
+            return;
+        }
+        _length += written;
+        var rest = value[written..];
+        int most = Encoding.UTF8.GetMaxByteCount(rest.Length);
+        if (_buffer.Length - _length < most) Grow(most);
+        _length += Encoding.UTF8.GetBytes(rest, _buffer.AsSpan(_length));
     }
 
     public override void Write(char[] buffer, int index, int count) => Write(buffer.AsSpan(index, count));
@@ -42,16 +59,28 @@ internal sealed class RenderedText : TextWriter
 
     private void Grow(int needed)
     {
-        var bigger = ArrayPool<char>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + needed));
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + needed));
         _buffer.AsSpan(0, _length).CopyTo(bigger);
-        ArrayPool<char>.Shared.Return(_buffer);
+        ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = bigger;
     }
 
-    /// <summary>Writes the text to <paramref name="writer"/> and gives the buffer back: the object is empty after.</summary>
+    /// <summary>
+    /// Writes the text to <paramref name="writer"/> and gives the buffer back: the object is empty after. A UTF-8
+    /// <see cref="StreamWriter"/> gets the bytes on its stream (after what it holds); any other writer gets the text.
+    /// </summary>
     public void WriteTo(TextWriter writer)
     {
-        writer.Write(_buffer.AsSpan(0, _length));
+        var bytes = _buffer.AsSpan(0, _length);
+        if (writer is StreamWriter { Encoding: UTF8Encoding } stream)
+        {
+            stream.Flush();
+            stream.BaseStream.Write(bytes);
+        }
+        else
+        {
+            writer.Write(Encoding.UTF8.GetString(bytes));
+        }
         _length = 0;
         Release();
     }
@@ -59,7 +88,7 @@ internal sealed class RenderedText : TextWriter
     private void Release()
     {
         var buffer = Interlocked.Exchange(ref _buffer, []);
-        if (buffer.Length > 0) ArrayPool<char>.Shared.Return(buffer);
+        if (buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
     }
 
     protected override void Dispose(bool disposing)
