@@ -69,7 +69,12 @@ public sealed record Diagnostic(
     public string? Instruction { get; init; }
 
     /// <summary>How many identical findings this one stands for (identical findings collapse into one with a count).</summary>
-    public int Occurrences { get; init; } = 1;
+    public int Occurrences { get => _occurrences; init => _occurrences = value; }
+
+    private int _occurrences = 1;
+
+    /// <summary>Sets the count of a finding that its collector alone holds, instead of copying it (<c>with { Occurrences = … }</c>).</summary>
+    internal void SetOccurrences(int occurrences) => _occurrences = occurrences;
 
     /// <summary>The section the finding is in (the place a relocation patches, or the section itself).</summary>
     public string? Section => Location?.Section;

@@ -16,8 +16,8 @@ internal sealed class RelocationContext : IReadOnlyList<string>
     private readonly SourcePosition? _source;
     private readonly string? _instruction;
     private readonly string _fixLine;
-    private readonly IReadOnlyList<ObjectLocation> _repeats;
-    private readonly int _more;
+    private IReadOnlyList<ObjectLocation> _repeats;
+    private int _more;
     private string[]? _lines;
 
     public RelocationContext(ObjectLocation place, string objectName, SourcePosition? source, string? instruction, string fixLine)
@@ -42,6 +42,14 @@ internal sealed class RelocationContext : IReadOnlyList<string>
     /// </summary>
     public RelocationContext WithRepeats(IReadOnlyList<ObjectLocation> repeats, int more) =>
         new(_place, _objectName, _source, _instruction, _fixLine, repeats, more);
+
+    /// <summary>As <see cref="WithRepeats"/>, on these lines themselves: for a finding whose collector alone holds it.</summary>
+    internal void SetRepeats(IReadOnlyList<ObjectLocation> repeats, int more)
+    {
+        _repeats = repeats;
+        _more = more;
+        _lines = null;
+    }
 
     public int Count => 2 + _repeats.Count + (_more > 0 ? 1 : 0) + (_source is null ? 0 : 1) + (_instruction is null ? 0 : 1);
 

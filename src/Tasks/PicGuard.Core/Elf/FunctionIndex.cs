@@ -57,7 +57,7 @@ public sealed class FunctionIndex
             packable &= e.Section < 1u << (64 - ValueBits) && e.Value < 1UL << ValueBits;
         if (!packable)
         {
-            Array.Sort(entries, WholeOrder);
+            Array.Sort(entries, static (a, b) => WholeOrder(a, b));
             return;
         }
         var keys = t_keys is { } spare && spare.Length >= entries.Length ? spare : (t_keys = new ulong[Math.Max(entries.Length, 256)]);
@@ -68,12 +68,16 @@ public sealed class FunctionIndex
         {
             int end = start + 1;
             while (end < entries.Length && keys[end] == keys[start]) end++;
-            if (end - start > 1) Array.Sort(entries, start, end - start, ByWholeOrder);
+            for (int i = start + 1; i < end; i++) // a few symbols at one place: insertion sort, no comparer object
+            {
+                var e = entries[i];
+                int j = i - 1;
+                for (; j >= start && WholeOrder(entries[j], e) > 0; j--) entries[j + 1] = entries[j];
+                entries[j + 1] = e;
+            }
             start = end;
         }
     }
-
-    private static readonly Comparer<Entry> ByWholeOrder = Comparer<Entry>.Create(WholeOrder);
 
     private static int WholeOrder(Entry a, Entry b)
     {

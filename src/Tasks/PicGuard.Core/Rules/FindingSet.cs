@@ -33,24 +33,29 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
 
     public enum Admission { Listed, Suppressed, Omitted }
 
-    private sealed class Group(Severity severity, int count)
+    /// <summary>Identical findings, by their first: a value in <see cref="_order"/>, so a listed finding costs no object of its own here.</summary>
+    private struct Group(Severity severity, int count)
     {
         public readonly Severity Severity = severity;
         public Diagnostic? Diagnostic;
+        /// <summary>The set built <see cref="Diagnostic"/> and nothing else holds it: its count and places are set in place.</summary>
+        public bool Owned;
         public int Count = count;
         public List<string>? Places;
         public List<ObjectLocation>? Locations; // a relocation finding's repeats, kept as places (RelocationContext)
         public Suppression? By;
-        public int Shown => (Places?.Count ?? 0) + (Locations?.Count ?? 0);
+        public readonly int Shown => (Places?.Count ?? 0) + (Locations?.Count ?? 0);
     }
 
-    private Dictionary<FindingKey, Group> _groups = TakeSpare(ref t_spareGroups) ?? new();
+    private Dictionary<FindingKey, int> _groups = TakeSpare(ref t_spareGroups) ?? new();
     private List<Group> _order = TakeSpare(ref t_spareOrder) ?? new();
 
     // An object's set is written out when the object is done; its emptied table and list serve the next object checked
     // on the same thread, so they are not grown again from nothing for every archive member.
-    [ThreadStatic] private static Dictionary<FindingKey, Group>? t_spareGroups;
+    [ThreadStatic] private static Dictionary<FindingKey, int>? t_spareGroups;
     [ThreadStatic] private static List<Group>? t_spareOrder;
+
+    private ref Group GroupAt(int at) => ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_order)[at];
 
     private static T? TakeSpare<T>(ref T? spare) where T : class
     {
@@ -110,7 +115,8 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     public bool Repeat(in FindingKey key, int occurrences, out bool wantsPlace)
     {
         wantsPlace = false;
-        if (!_groups.TryGetValue(key, out var group)) return false;
+        if (!_groups.TryGetValue(key, out int at)) return false;
+        ref var group = ref GroupAt(at);
         group.Count += occurrences;
         wantsPlace = group.Diagnostic is not null && group.By is null && group.Shown < PlacesShown;
         return true;
@@ -119,15 +125,15 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     /// <summary>One more "referenced by" place for a repeated finding <see cref="Repeat"/> said wants one.</summary>
     public void AddPlace(in FindingKey key, string? place)
     {
-        if (place is not null && _groups.TryGetValue(key, out var group))
-            (group.Places ??= new List<string>()).Add(place);
+        if (place is not null && _groups.TryGetValue(key, out int at))
+            (GroupAt(at).Places ??= new List<string>()).Add(place);
     }
 
     /// <summary>As <see cref="AddPlace(in FindingKey, string?)"/> for a relocation finding: the place, formatted only when written.</summary>
     public void AddPlace(in FindingKey key, ObjectLocation place)
     {
-        if (_groups.TryGetValue(key, out var group))
-            (group.Locations ??= new List<ObjectLocation>(PlacesShown)).Add(place);
+        if (_groups.TryGetValue(key, out int at))
+            (GroupAt(at).Locations ??= new List<ObjectLocation>(PlacesShown)).Add(place);
     }
 
     /// <summary>
@@ -153,9 +159,8 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
                 return Admission.Omitted;
             }
         }
-        var group = new Group(severity, occurrences) { By = by };
-        _groups[key] = group;
-        _order.Add(group);
+        _groups[key] = _order.Count;
+        _order.Add(new Group(severity, occurrences) { By = by });
         if (by is not null) return Admission.Suppressed;
         _listed++;
         return Admission.Listed;
@@ -180,8 +185,16 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
             Complete(key, d);
     }
 
-    /// <summary>The built form of a listed or suppressed finding.</summary>
-    public void Complete(in FindingKey key, Diagnostic finding) => _groups[key].Diagnostic = finding;
+    /// <summary>
+    /// The built form of a listed or suppressed finding. <paramref name="owned"/>: the caller built it for this set alone,
+    /// so its count and its repeats' places are set on it in place when the set is written out.
+    /// </summary>
+    public void Complete(in FindingKey key, Diagnostic finding, bool owned = false)
+    {
+        ref var group = ref GroupAt(_groups[key]);
+        group.Diagnostic = finding;
+        group.Owned = owned;
+    }
 
     /// <summary>Adds a finding built whole (sections, symbols, input errors, or a listed finding of another set).</summary>
     public void Add(Diagnostic d)
@@ -200,13 +213,22 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     /// <summary>Writes the findings to <paramref name="result"/> in the order they were first found.</summary>
     public void WriteTo(CheckResult result)
     {
-        foreach (var g in _order)
+        foreach (ref var g in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_order))
         {
             if (g.Diagnostic is null)
             {
                 result.Omitted += g.Count;
                 if (g.Severity == Severity.Error) result.OmittedErrors += g.Count;
                 if (g.Severity == Severity.Warning) result.OmittedWarnings += g.Count;
+                continue;
+            }
+            if (g.Owned && g.By is null && g.Places is null && g.Diagnostic.Context is RelocationContext parts)
+            {
+                // Built for this set alone: the count and the repeats' places go on the finding itself.
+                if (g.Count != g.Diagnostic.Occurrences)
+                    parts.SetRepeats(g.Locations ?? [], g.Count - g.Diagnostic.Occurrences - (g.Locations?.Count ?? 0));
+                g.Diagnostic.SetOccurrences(g.Count);
+                result.Diagnostics.Add(g.Diagnostic);
                 continue;
             }
             var d = g.Count == g.Diagnostic.Occurrences ? g.Diagnostic : g.Diagnostic with { Occurrences = g.Count };
@@ -233,7 +255,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     }
 
     /// <summary>The first finding's context with the repeats' places after its own, and how many more there were.</summary>
-    private static IReadOnlyList<string> WithPlaces(Group g)
+    private static IReadOnlyList<string> WithPlaces(in Group g)
     {
         if (g.Diagnostic!.Context is RelocationContext parts && g.Places is null)
             return parts.WithRepeats(g.Locations ?? [], g.Count - g.Diagnostic.Occurrences - (g.Locations?.Count ?? 0));

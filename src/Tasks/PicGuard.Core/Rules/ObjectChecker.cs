@@ -732,7 +732,7 @@ internal sealed class ObjectChecker
         string fixLine = FixLine(parts.Row?.Fix ?? MachineFixes.For(rule.Code, _elf.Machine) ?? rule.Fix);
         if (admission != FindingSet.Admission.Listed)
         {
-            _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, null, null, fixLine), location, type.Name) { Symbol = symbol });
+            _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, null, null, fixLine), location, type.Name) { Symbol = symbol }, owned: true);
             return;
         }
 
@@ -744,7 +744,7 @@ internal sealed class ObjectChecker
             Symbol = symbol,
             Source = source,
             Instruction = instruction,
-        });
+        }, owned: true);
     }
 
     /// <summary>"fix: …" for a rule's or an instrumentation row's fix, built once per text.</summary>
