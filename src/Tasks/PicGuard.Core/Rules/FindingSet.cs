@@ -55,6 +55,29 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     [ThreadStatic] private static Dictionary<FindingKey, int>? t_spareGroups;
     [ThreadStatic] private static List<Group>? t_spareOrder;
 
+    /// <summary>
+    /// One bit per hash of the key of every group here (4,096 bits): a finding whose bit is clear has no identical
+    /// finding here, known without a lookup. Most findings of an object with many are such (first of their kind, or over
+    /// the cap and only counted), and a table lookup hashes and compares the whole key.
+    /// </summary>
+    private ulong[]? _keyBits = TakeSpare(ref t_spareKeyBits); // null until a group is added
+    private const int KeyBitWords = 64;
+    [ThreadStatic] private static ulong[]? t_spareKeyBits;
+
+    private static int KeyBit(in FindingKey key)
+    {
+        ulong h = ((ulong)(uint)key.Rule << 32 | key.Type) * 0x9E3779B97F4A7C15UL
+            ^ ((ulong)key.Symbol << 24 ^ (ulong)key.Addend ^ key.Offset ^ (ulong)(uint)key.Section << 44 ^ (ulong)(uint)key.Object << 8 ^ (ulong)key.SymbolTable << 56 ^ (ulong)(key.Text?.Length ?? 0)) * 0xC2B2AE3D27D4EB4FUL;
+        return (int)(h >> 52); // the top 12 bits: 0 … 4095
+    }
+
+    private bool MayHave(in FindingKey key)
+    {
+        if (_keyBits is not { } bits) return false;
+        int bit = KeyBit(key);
+        return (bits[bit >> 6] & 1UL << bit) != 0;
+    }
+
     private ref Group GroupAt(int at) => ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_order)[at];
 
     private static T? TakeSpare<T>(ref T? spare) where T : class
@@ -115,7 +138,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     public bool Repeat(in FindingKey key, int occurrences, out bool wantsPlace)
     {
         wantsPlace = false;
-        if (!_groups.TryGetValue(key, out int at)) return false;
+        if (!MayHave(key) || !_groups.TryGetValue(key, out int at)) return false;
         ref var group = ref GroupAt(at);
         group.Count += occurrences;
         wantsPlace = group.Diagnostic is not null && group.By is null && group.Shown < PlacesShown;
@@ -161,6 +184,8 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
         }
         _groups[key] = _order.Count;
         _order.Add(new Group(severity, occurrences) { By = by });
+        int bit = KeyBit(key);
+        (_keyBits ??= new ulong[KeyBitWords])[bit >> 6] |= 1UL << bit;
         if (by is not null) return Admission.Suppressed;
         _listed++;
         return Admission.Listed;
@@ -244,6 +269,12 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
         _counted = _countedErrors = _countedWarnings = _unshown = 0;
         _order.Clear();
         _groups.Clear();
+        if (_keyBits is { } bits)
+        {
+            Array.Clear(bits);
+            t_spareKeyBits ??= bits;
+            _keyBits = null;
+        }
         // Kept for the next set on this thread unless it grew large (one huge object should not pin its table).
         if (_groups.EnsureCapacity(0) <= 4096 && t_spareGroups is null)
         {
