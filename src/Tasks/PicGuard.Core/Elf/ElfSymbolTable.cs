@@ -89,6 +89,14 @@ public sealed class ElfSymbolTable
     /// Symbol <paramref name="index"/>'s type and the string table from its name on, not cut at the NUL (empty when the
     /// name is out of range), reading only st_name and st_info: the cheap first-byte test a classifier makes once per symbol.
     /// </summary>
+    /// <summary>The symbol's type (st_info's low bits) alone, without decoding the rest of the entry.</summary>
+    public ElfSymbolType TypeOf(uint index)
+    {
+        if (index >= (uint)Count)
+            throw new ElfFormatException($"symbol index {index} is out of range (symbol table [{_section.Index}] has {Count} entries)");
+        return (ElfSymbolType)(_file.Data.Span[(int)_section.Offset + (int)index * _entrySize + (_file.Is64Bit ? 4 : 12)] & 0xf);
+    }
+
     public ReadOnlySpan<byte> RawNameBytes(uint index, out ElfSymbolType type)
     {
         if (index >= (uint)Count)

@@ -702,7 +702,7 @@ internal sealed class ObjectChecker
     {
         // Identical findings (same rule, type and target, and the same section where the message names it) are counted
         // without formatting anything: every call to __stack_chk_fail in an object is one finding, with its places.
-        bool sectionSymbol = r.SymbolIndex != 0 && relocationSection.Link != 0 && Symbols(relocationSection.Link)[r.SymbolIndex].Type == ElfSymbolType.Section;
+        bool sectionSymbol = r.SymbolIndex != 0 && relocationSection.Link != 0 && Symbols(relocationSection.Link).TypeOf(r.SymbolIndex) == ElfSymbolType.Section;
         var check = rule.Relocation!.Check;
         bool messageNamesSection = check switch
         {
