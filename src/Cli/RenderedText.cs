@@ -40,6 +40,18 @@ internal sealed class RenderedText : TextWriter
     public override void Write(ReadOnlySpan<char> value)
     {
         if (_buffer.Length - _length < value.Length) Grow(value.Length);
+        if (value.Length <= 16)
+        {
+            // Most pieces are short ("+0x", a number, ") in "): narrowed here, which costs less than setting up the vector copy.
+            var to = _buffer.AsSpan(_length, value.Length);
+            int i = 0;
+            for (; i < value.Length && value[i] < 0x80; i++) to[i] = (byte)value[i];
+            if (i == value.Length)
+            {
+                _length += i;
+                return;
+            }
+        }
         // ASCII, nearly always: one narrowing copy. Otherwise the rest is encoded as UTF-8.
         if (System.Text.Ascii.FromUtf16(value, _buffer.AsSpan(_length), out int written) == OperationStatus.Done)
         {

@@ -9,11 +9,18 @@ namespace PicGuard.Diagnostics;
 /// </summary>
 internal static class TextParts
 {
+    /// <summary>Lowercase hexadecimal digits, no prefix, as <c>x</c> formats them (written here: a format string is parsed on every call).</summary>
     public static void Hex(TextWriter writer, ulong value)
     {
         Span<char> digits = stackalloc char[16];
-        value.TryFormat(digits, out int n, "x", CultureInfo.InvariantCulture);
-        writer.Write(digits[..n]);
+        int at = digits.Length;
+        do
+        {
+            digits[--at] = "0123456789abcdef"[(int)(value & 0xf)];
+            value >>= 4;
+        }
+        while (value != 0);
+        writer.Write(digits[at..]);
     }
 
     public static void Decimal(TextWriter writer, long value)
