@@ -85,10 +85,6 @@ public sealed class ElfSymbolTable
         }
     }
 
-    /// <summary>
-    /// Symbol <paramref name="index"/>'s type and the string table from its name on, not cut at the NUL (empty when the
-    /// name is out of range), reading only st_name and st_info: the cheap first-byte test a classifier makes once per symbol.
-    /// </summary>
     /// <summary>The symbol's type (st_info's low bits) alone, without decoding the rest of the entry.</summary>
     public ElfSymbolType TypeOf(uint index)
     {
@@ -97,6 +93,10 @@ public sealed class ElfSymbolTable
         return (ElfSymbolType)(_file.Data.Span[(int)_section.Offset + (int)index * _entrySize + (_file.Is64Bit ? 4 : 12)] & 0xf);
     }
 
+    /// <summary>
+    /// Symbol <paramref name="index"/>'s type and the string table from its name on, not cut at the NUL (empty when the
+    /// name is out of range), reading only st_name and st_info: the cheap first-byte test a classifier makes once per symbol.
+    /// </summary>
     public ReadOnlySpan<byte> RawNameBytes(uint index, out ElfSymbolType type)
     {
         if (index >= (uint)Count)
