@@ -235,7 +235,8 @@ public sealed class FastPathTests
 
     /// <summary>
     /// The instruction at a relocation site, found by one decoder per object that resumes each site's sweep from the
-    /// previous site's instruction in the same function, is the one a plain sweep from the function's start reaches:
+    /// previous site's instruction in the same function, or from the end of a call the relocations before it prove
+    /// (R_X86_64_PLT32 with addend -4), is the one a plain sweep from the function's start reaches:
     /// every code relocation of the x86 objects of the corpus (gcc and clang, -m32, -ffunction-sections, ld -r, PIE),
     /// in relocation order through one decoder per object, as the checker calls it.
     /// </summary>
@@ -264,7 +265,7 @@ public sealed class FastPathTests
                     var (function, functionOffset) = functions.Containing((uint)code.Index, raw);
                     ulong start = function is null ? 0 : offset - functionOffset;
                     string? expected = Sweep(elf, code, offset, start);
-                    string? actual = sites.At(code, offset, start);
+                    string? actual = sites.At(code, offset, start, section, i);
                     Assert.AreEqual(expected, actual, $"{label} [{code.Index}]+0x{offset:x}");
                     compared++;
                     if (actual is not null) described++;
@@ -273,6 +274,38 @@ public sealed class FastPathTests
         }
         Assert.IsGreaterThan(100, compared);
         Assert.IsGreaterThan(compared / 2, described, "most sites are instructions the decoder names");
+    }
+
+    /// <summary>
+    /// A byte that is no instruction (hand-written assembly jumping over it) throws a sweep from the function's start out
+    /// of step: it decodes the call and the movabs after it as other instructions. The call's own relocation proves where
+    /// the call ends, so the movabs is decoded from there and named as it is.
+    /// </summary>
+    [TestMethod]
+    public void TheEndOfACallItsRelocationProves_PutsTheSweepBackInStep_AfterAByteThatIsNoInstruction()
+    {
+        using var dir = new TempDir();
+        string obj = Compile(dir.Path, "skip.s", """
+                .text
+                .globl f
+                .type f, @function
+            f:
+                jmp 1f
+                .byte 0x0f
+            1:
+                call g
+                movabs $h, %rax
+                ret
+                .size f, .-f
+            """, Gcc);
+
+        var finding = new Checker(CheckOptions.Default).CheckFile(obj).Diagnostics.Single(d => d.Code == "PG0001");
+
+        Assert.AreEqual("mov rax, 0x0", finding.Instruction);
+        CollectionAssert.Contains(finding.Context.ToList(), "instruction: mov rax, 0x0");
+        using var elf = new ElfFile(File.ReadAllBytes(obj));
+        var text = elf.Sections.Single(s => elf.SectionName(s) == ".text");
+        Assert.AreNotEqual("mov rax, 0x0", Sweep(elf, text, finding.Location!.Offset, 0), "from the function's start the sweep is out of step");
     }
 
     /// <summary>The plain way: decode from the function's start until the instruction that holds the site.</summary>
