@@ -308,6 +308,83 @@ public sealed class FastPathTests
         Assert.AreNotEqual("mov rax, 0x0", Sweep(elf, text, finding.Location!.Offset, 0), "from the function's start the sweep is out of step");
     }
 
+    /// <summary>
+    /// The function index (sorted by a packed section-and-value key, ties put in the whole order by insertion) names every
+    /// byte of code as the plain rule does on ELFSharp's reading of the symbol table: code symbols sorted by section,
+    /// value, larger size first, then symbol order; a place belongs to the last one at or below it whose size covers it
+    /// (or that has none). Hand-written assembly puts functions, sized aliases and labels at one place, in two sections.
+    /// </summary>
+    [TestMethod]
+    public void FunctionIndex_NamesEveryByteOfCode_AsTheWholeOrderSortOfElfSharpsSymbolsDoes()
+    {
+        using var dir = new TempDir();
+        string aliases = Compile(dir.Path, "aliases.s", """
+                .text
+                .globl whole, half, late_alias
+                .type whole, @function
+                .type half, @function
+                .type late_alias, @function
+            label_first:
+            whole:
+            half:
+            late_alias:
+                .fill 12, 1, 0x90
+            inner_label:
+                .fill 20, 1, 0x90
+                .size whole, 32
+                .size half, 16
+                .size late_alias, 32
+                .section .text.two, "ax", @progbits
+                .type two_a, @function
+                .type two_b, @function
+            two_b:
+            two_a:
+            .Llocal:
+                .fill 8, 1, 0xc3
+                .size two_a, 8
+                .size two_b, 4
+            """, Gcc);
+        var objects = new List<string> { aliases };
+        objects.AddRange(ElfCorpus.CompileObjects(dir).Select(o => o.Path).Where(p => new ElfFile(File.ReadAllBytes(p)).FileType == ElfFileType.Relocatable));
+        int places = 0;
+        foreach (var path in objects)
+        {
+            using var elf = new ElfFile(File.ReadAllBytes(path));
+            var index = FunctionIndex.Build(elf);
+            using var theirs = ELFSharp.ELF.ELFReader.Load(path);
+            var symbolTable = theirs.Sections.OfType<ELFSharp.ELF.Sections.ISymbolTable>().FirstOrDefault();
+            if (symbolTable is null) continue;
+            var code = symbolTable.Entries.Select((e, i) => (Entry: (dynamic)e, Index: i))
+                .Where(x => x.Index > 0)
+                .Select(x => (Name: (string)x.Entry.Name, Type: (int)x.Entry.Type, Section: (uint)x.Entry.PointedSectionIndex,
+                    Value: Convert.ToUInt64(x.Entry.Value), Size: Convert.ToUInt64(x.Entry.Size), x.Index))
+                .Where(x => x.Type is 0 or 2 or 10 && x.Section is > 0 and < 0xff00 && x.Name.Length > 0 && !x.Name.StartsWith(".L", StringComparison.Ordinal) && x.Name[0] != '$')
+                .OrderBy(x => x.Section).ThenBy(x => x.Value).ThenByDescending(x => x.Size).ThenBy(x => x.Index).ToList();
+            foreach (var section in elf.Sections.Where(s => s.IsExecutable && s.Size > 0))
+            {
+                for (ulong at = 0; at < section.Size; at++)
+                {
+                    string? expected = null;
+                    foreach (var x in code.Where(x => x.Section == (uint)section.Index && x.Value <= at).Reverse())
+                    {
+                        if (x.Size != 0 && at - x.Value >= x.Size) continue;
+                        expected = x.Name;
+                        break;
+                    }
+                    Assert.AreEqual(expected, index.Containing((uint)section.Index, at).Name, $"{Path.GetFileName(path)} [{section.Index}]+0x{at:x}");
+                    places++;
+                }
+            }
+        }
+        Assert.IsGreaterThan(1000, places);
+        using var tied = new ElfFile(File.ReadAllBytes(aliases));
+        var functions = FunctionIndex.Build(tied);
+        uint two = (uint)tied.Sections.Single(s => tied.SectionName(s) == ".text.two").Index;
+        Assert.AreEqual(("two_b", 2UL), functions.Containing(two, 2), "two sized functions at one place: the smaller, last in the order, names what it covers");
+        Assert.AreEqual(("two_a", 6UL), functions.Containing(two, 6), "past the smaller one, the larger one");
+
+    }
+
     /// <summary>The plain way: decode from the function's start until the instruction that holds the site.</summary>
     private static string? Sweep(ElfFile elf, ElfSection section, ulong site, ulong start)
     {

@@ -41,8 +41,9 @@ public sealed class FunctionIndex
     [ThreadStatic] private static ulong[]? t_keys;
 
     /// <summary>
-    /// Sorts by section and value; among symbols at one place, functions before labels (larger size first), so "main" wins
-    /// over a label at its start, and symbol order breaks the remaining ties, so the order is the same on every run.
+    /// Sorts by section and value, then larger size first, then symbol order, so the order is the same on every run. A
+    /// lookup takes the last symbol at or below the place that covers it: among symbols at one place, the smallest that
+    /// covers the place names it (and a label there, which has no size, names it before the function it starts).
     /// </summary>
     /// <remarks>
     /// Section and value together make one 64-bit key whenever they fit (every object seen: fewer than 2^20 sections,
