@@ -89,7 +89,6 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     private readonly int _listLimit = listLimit ?? (options.MaxDiagnosticsPerFile > 0 ? options.MaxDiagnosticsPerFile : int.MaxValue);
     private int _listed;
     private int _objects;
-    private int _appended;
 
     private int _countedErrors, _countedWarnings, _counted, _unshown;
 
@@ -165,7 +164,11 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     /// caller builds the finding only when it is listed or suppressed and hands it to <see cref="Complete"/>.
     /// An omitted finding is only counted, not kept: its repeats come back here and are counted the same way.
     /// </summary>
-    public Admission Admit(in FindingKey key, string code, Severity severity, string? symbol, string? section, string file, int occurrences = 1)
+    public Admission Admit(in FindingKey key, string code, Severity severity, string? symbol, string? section, string file, int occurrences = 1) =>
+        Admit(key, code, severity, symbol, section, file, occurrences, keyed: true);
+
+    /// <param name="keyed">False for a finding nothing can repeat (<see cref="Append"/>): it is listed without a key in the table.</param>
+    private Admission Admit(in FindingKey key, string code, Severity severity, string? symbol, string? section, string file, int occurrences, bool keyed)
     {
         var by = options.Suppressions.Count == 0 ? null : SuppressedBy(code, symbol, section, file);
         if (by is null && (options.CountOnly || _listed >= _listLimit))
@@ -182,10 +185,13 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
                 return Admission.Omitted;
             }
         }
-        _groups[key] = _order.Count;
+        if (keyed)
+        {
+            _groups[key] = _order.Count;
+            int bit = KeyBit(key);
+            (_keyBits ??= new ulong[KeyBitWords])[bit >> 6] |= 1UL << bit;
+        }
         _order.Add(new Group(severity, occurrences) { By = by });
-        int bit = KeyBit(key);
-        (_keyBits ??= new ulong[KeyBitWords])[bit >> 6] |= 1UL << bit;
         if (by is not null) return Admission.Suppressed;
         _listed++;
         return Admission.Listed;
@@ -205,9 +211,9 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     /// </summary>
     public void Append(Diagnostic d)
     {
-        var key = new FindingKey(d.Rule.Number, -++_appended);
-        if (Admit(key, d.Code, d.Severity, d.Symbol, d.Section, d.File, d.Occurrences) != Admission.Omitted)
-            Complete(key, d);
+        // Never merged with another: it is listed (or counted) without a key in the table, which it would only grow.
+        if (Admit(default, d.Code, d.Severity, d.Symbol, d.Section, d.File, d.Occurrences, keyed: false) != Admission.Omitted)
+            GroupAt(_order.Count - 1).Diagnostic = d;
     }
 
     /// <summary>
