@@ -36,7 +36,10 @@ public sealed class RelocationTable
         Name = name;
         Prefix = prefix;
         // Every number up to 255 has a row (unknown ones too), so a lookup in the hot loop never allocates.
-        _byNumber = new RelocationType[Math.Max(rows.Max(r => r.Number) + 1, 256)];
+        // Plain loops here and below: the tables are built as a process starts, when LINQ's generic code is slow to run first.
+        uint highest = 0;
+        foreach (var row in rows) highest = Math.Max(highest, row.Number);
+        _byNumber = new RelocationType[Math.Max(highest + 1, 256)];
         for (uint n = 0; n < _byNumber.Length; n++)
             _byNumber[n] = new(n, null!, Unknown); // named when first looked up
         foreach (var row in rows)
@@ -45,7 +48,8 @@ public sealed class RelocationTable
                 throw new InvalidOperationException($"{name}: relocation type {row.Number} listed twice");
             _byNumber[row.Number] = row with { Name = prefix + row.Name };
         }
-        _kindByNumber = _byNumber.Select(r => r.Kind).ToArray();
+        _kindByNumber = new RelocationKind[_byNumber.Length];
+        for (int n = 0; n < _byNumber.Length; n++) _kindByNumber[n] = _byNumber[n].Kind;
         PointerType = this[pointerType];
         if (PointerType.Kind != Absolute)
             throw new InvalidOperationException($"{name}: pointer type {pointerType} is not an absolute row");

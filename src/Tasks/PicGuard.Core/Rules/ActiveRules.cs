@@ -56,19 +56,34 @@ internal sealed class ActiveRules
 
     private Index Build(bool confined, bool loaderList, bool loadAddress)
     {
-        var rules = _relocation.Where(r => r.Rule.Relocation!.Check switch
+        // Plain loops: the index is built as a process starts, when LINQ's generic code is slow to run first.
+        var rules = new List<Entry>(_relocation.Length);
+        uint kinds = 0;
+        foreach (var (rule, severity) in _relocation)
         {
-            RelocationCheck.Confinement => confined,
-            RelocationCheck.NotAcceptedByLoader => loaderList,
-            RelocationCheck.Overflow => loadAddress,
-            _ => true,
-        }).Select((r, slot) => new Entry(r.Rule, r.Severity, slot, r.Rule.Relocation!.Check)).ToArray();
-        if (rules.Length > 64)
+            var check = rule.Relocation!.Check;
+            bool applies = check switch
+            {
+                RelocationCheck.Confinement => confined,
+                RelocationCheck.NotAcceptedByLoader => loaderList,
+                RelocationCheck.Overflow => loadAddress,
+                _ => true,
+            };
+            if (!applies) continue;
+            rules.Add(new Entry(rule, severity, rules.Count, check));
+            kinds |= rule.Relocation.KindMask;
+        }
+        if (rules.Count > 64)
             throw new InvalidOperationException("more than 64 relocation rules: widen the per-section rule mask");
-        var byKind = RelocationKinds.All
-            .Select(k => rules.Where(r => (r.Rule.Relocation!.KindMask & 1u << (int)k) != 0).ToArray())
-            .ToArray();
-        return new Index(rules, byKind, rules.Aggregate(0u, (m, r) => m | r.Rule.Relocation!.KindMask));
+        var byKind = new Entry[RelocationKinds.All.Length][];
+        for (int k = 0; k < byKind.Length; k++)
+        {
+            var ofKind = new List<Entry>();
+            foreach (var entry in rules)
+                if ((entry.Rule.Relocation!.KindMask & 1u << (int)RelocationKinds.All[k]) != 0) ofKind.Add(entry);
+            byKind[k] = ofKind.ToArray();
+        }
+        return new Index(rules.ToArray(), byKind, kinds);
     }
 
     /// <summary>

@@ -175,7 +175,15 @@ public static class Profiles
 
     public static readonly IReadOnlyList<Profile> All = [Generic, KexecPurgatory, EfiStub, Startup];
 
-    public static string Names => string.Join(", ", All.Select(p => p.Name));
+    public static string Names
+    {
+        get
+        {
+            var names = new string[All.Count];
+            for (int i = 0; i < names.Length; i++) names[i] = All[i].Name; // no LINQ: read as the command line is built, at start
+            return string.Join(", ", names);
+        }
+    }
 
     public static bool TryGet(string? name, out Profile profile)
     {

@@ -54,18 +54,35 @@ public sealed record RelocationMatch(
     string[]? ExcludedSections = null)
 {
     /// <summary>Kinds as a bit mask, so the hot loop tests one bit.</summary>
-    public uint KindMask { get; } = Kinds.Aggregate(0u, (m, k) => m | 1u << (int)k);
+    public uint KindMask { get; } = MaskOf(Kinds);
 
     /// <summary>Whether a section with these flags is one this match looks at (the kind is tested apart, in the engine's index).</summary>
     public bool AppliesTo(ElfSectionFlags sectionFlags) =>
         (sectionFlags & SectionFlags) == SectionFlags && (sectionFlags & ExcludedSectionFlags) == 0;
 
     /// <summary>Every kind but None: whatever the loader would have to apply.</summary>
-    public static readonly RelocationKind[] AllKinds = RelocationKinds.All.Where(k => k != RelocationKind.None).ToArray();
+    public static readonly RelocationKind[] AllKinds = AllBut(RelocationKind.None);
 
     /// <summary>Every kind that names a place in memory (all but None, Marker and the like).</summary>
     public static readonly RelocationKind[] AnyReference =
         [RelocationKind.Absolute, RelocationKind.PcRelative, RelocationKind.PltCall, RelocationKind.Got, RelocationKind.Tls, RelocationKind.Dynamic];
+
+    // The rule catalog builds these when a process starts: plain loops, no LINQ (its generic code is slow the first time
+    // it runs in the native executable, and one small object's whole check takes about a millisecond).
+    private static RelocationKind[] AllBut(RelocationKind left)
+    {
+        var kinds = new List<RelocationKind>(RelocationKinds.All.Length);
+        foreach (var kind in RelocationKinds.All)
+            if (kind != left) kinds.Add(kind);
+        return kinds.ToArray();
+    }
+
+    private static uint MaskOf(RelocationKind[] kinds)
+    {
+        uint mask = 0;
+        foreach (var kind in kinds) mask |= 1u << (int)kind;
+        return mask;
+    }
 }
 
 /// <summary>
@@ -76,9 +93,15 @@ public sealed record SectionMatch(string[] NamePrefixes, string Describes, ElfSe
 {
 
     /// <summary>The prefixes as bytes; each has at least two (the engine compares the second byte first).</summary>
-    public byte[][] NamePrefixBytes { get; } = NamePrefixes
-        .Select(p => p.Length >= 2 ? System.Text.Encoding.ASCII.GetBytes(p) : throw new ArgumentException($"section prefix '{p}' is shorter than two characters"))
-        .ToArray();
+    public byte[][] NamePrefixBytes { get; } = BytesOf(NamePrefixes);
+
+    private static byte[][] BytesOf(string[] prefixes)
+    {
+        var bytes = new byte[prefixes.Length][];
+        for (int i = 0; i < prefixes.Length; i++)
+            bytes[i] = prefixes[i].Length >= 2 ? System.Text.Encoding.ASCII.GetBytes(prefixes[i]) : throw new ArgumentException($"section prefix '{prefixes[i]}' is shorter than two characters");
+        return bytes;
+    }
 }
 
 /// <summary>Matches an object by how many non-empty executable sections it has.</summary>
@@ -101,6 +124,19 @@ public sealed record Rule(
     public const string HelpBase = "https://github.com/picguard/picguard/blob/main/docs/rules/";
     public string HelpUri => HelpBase + Code + ".md";
 
-    /// <summary>The code's number (PG0004 → 4), for keys that must not hash strings.</summary>
-    public int Number { get; } = int.TryParse(Code.AsSpan(2), out int n) ? n : -1;
+    /// <summary>The code's number (PG0004 → 4), for keys that must not hash strings; -1 when the code is not PG and digits.</summary>
+    public int Number { get; } = NumberOf(Code);
+
+    private static int NumberOf(string code)
+    {
+        // Digits read here: int.TryParse would set up the current culture's number format at start.
+        if (code.Length < 3 || code.Length > 11) return -1;
+        int n = 0;
+        foreach (char c in code.AsSpan(2))
+        {
+            if (c is < '0' or > '9') return -1;
+            n = n * 10 + (c - '0');
+        }
+        return n;
+    }
 }
