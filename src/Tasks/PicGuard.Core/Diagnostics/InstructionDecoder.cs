@@ -89,10 +89,44 @@ internal sealed class SiteDecoder(ElfFile elf)
             if (siteOffset < instruction.NextIP)
             {
                 _resume = instruction.IP;
-                return InstructionDecoder.Format(instruction);
+                return Text(instruction, code.Slice((int)instruction.IP, instruction.Length));
             }
         }
         return null;
+    }
+
+    // ---- the text of an instruction, by its bytes ---------------------------------------------------
+
+    /// <summary>Instructions already formatted on this thread, by their bytes and the decoder's mode; emptied when full.</summary>
+    [ThreadStatic] private static Dictionary<(UInt128 Bytes, int LengthAndMode), string>? t_texts;
+    private const int TextsKept = 4096;
+
+    /// <summary>
+    /// The instruction as <see cref="InstructionDecoder.Format"/> writes it. An instruction whose text does not depend on
+    /// where it is (no branch target, no address worked out from its own) is the same text wherever its bytes recur; the
+    /// sites of one kind of finding are often the same instruction (<c>mov rdi, 0x0</c> before every call that passes an
+    /// absolute address), so such a text is formatted once per thread and shared.
+    /// </summary>
+    private string Text(in Instruction instruction, ReadOnlySpan<byte> bytes)
+    {
+        if (DependsOnAddress(instruction) || bytes.Length > 16) return InstructionDecoder.Format(instruction);
+        Span<byte> padded = stackalloc byte[16];
+        padded.Clear();
+        bytes.CopyTo(padded);
+        var key = (System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(padded), bytes.Length | _bitness << 8);
+        var texts = t_texts ??= new();
+        if (texts.TryGetValue(key, out var text)) return text;
+        if (texts.Count >= TextsKept) texts.Clear();
+        return texts[key] = InstructionDecoder.Format(instruction);
+    }
+
+    private static bool DependsOnAddress(in Instruction instruction)
+    {
+        if (instruction.IsIPRelativeMemoryOperand) return true;
+        for (int i = 0; i < instruction.OpCount; i++)
+            if (instruction.GetOpKind(i) is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64 or OpKind.FarBranch16 or OpKind.FarBranch32)
+                return true;
+        return false;
     }
 
     // ---- instruction ends the object's own relocations prove -------------------------------------
