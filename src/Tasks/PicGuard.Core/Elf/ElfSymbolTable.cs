@@ -86,11 +86,17 @@ public sealed class ElfSymbolTable
     }
 
     /// <summary>The symbol's type (st_info's low bits) alone, without decoding the rest of the entry.</summary>
-    public ElfSymbolType TypeOf(uint index)
+    public ElfSymbolType TypeOf(uint index) => (ElfSymbolType)(RawEntry(index)[InfoOffset] & 0xf);
+
+    /// <summary>Where st_info is in an entry (Elf64_Sym and Elf32_Sym order their fields differently).</summary>
+    private int InfoOffset => _file.Is64Bit ? 4 : 12;
+
+    /// <summary>Symbol <paramref name="index"/>'s entry in the file, bounds-checked against the table.</summary>
+    private ReadOnlySpan<byte> RawEntry(uint index)
     {
         if (index >= (uint)Count)
             throw new ElfFormatException($"symbol index {index} is out of range (symbol table [{_section.Index}] has {Count} entries)");
-        return (ElfSymbolType)(_file.Data.Span[(int)_section.Offset + (int)index * _entrySize + (_file.Is64Bit ? 4 : 12)] & 0xf);
+        return _file.Data.Span.Slice((int)_section.Offset + (int)index * _entrySize, _entrySize);
     }
 
     /// <summary>
@@ -99,14 +105,11 @@ public sealed class ElfSymbolTable
     /// </summary>
     public ReadOnlySpan<byte> RawNameBytes(uint index, out ElfSymbolType type)
     {
-        if (index >= (uint)Count)
-            throw new ElfFormatException($"symbol index {index} is out of range (symbol table [{_section.Index}] has {Count} entries)");
-        var data = _file.Data.Span;
-        var e = data.Slice((int)_section.Offset + (int)index * _entrySize, _entrySize);
+        var e = RawEntry(index);
         uint name = _file.Word(e, 0);
-        type = (ElfSymbolType)(e[_file.Is64Bit ? 4 : 12] & 0xf);
+        type = (ElfSymbolType)(e[InfoOffset] & 0xf);
         if (name >= _strings.Size) return ReadOnlySpan<byte>.Empty; // the string table's data was checked against the file
-        return data.Slice((int)_strings.Offset + (int)name, (int)(_strings.Size - name));
+        return _file.Data.Span.Slice((int)_strings.Offset + (int)name, (int)(_strings.Size - name));
     }
 
     /// <summary>The symbol's name without allocating; empty when the name is out of range.</summary>

@@ -45,6 +45,8 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
         public List<ObjectLocation>? Locations; // a relocation finding's repeats, kept as places (RelocationContext)
         public Suppression? By;
         public readonly int Shown => (Places?.Count ?? 0) + (Locations?.Count ?? 0);
+        /// <summary>Repeats neither in the first finding's own count nor shown as places: "referenced N more time(s)".</summary>
+        public readonly int NotShown => Count - Diagnostic!.Occurrences - Shown;
     }
 
     private Dictionary<FindingKey, int> _groups = TakeSpare(ref t_spareGroups) ?? new();
@@ -257,7 +259,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
             {
                 // Built for this set alone: the count and the repeats' places go on the finding itself.
                 if (g.Count != g.Diagnostic.Occurrences)
-                    parts.SetRepeats(g.Locations ?? [], g.Count - g.Diagnostic.Occurrences - (g.Locations?.Count ?? 0));
+                    parts.SetRepeats(g.Locations ?? [], g.NotShown);
                 g.Diagnostic.SetOccurrences(g.Count);
                 result.Diagnostics.Add(g.Diagnostic);
                 continue;
@@ -295,11 +297,11 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     private static IReadOnlyList<string> WithPlaces(in Group g)
     {
         if (g.Diagnostic!.Context is RelocationContext parts && g.Places is null)
-            return parts.WithRepeats(g.Locations ?? [], g.Count - g.Diagnostic.Occurrences - (g.Locations?.Count ?? 0));
+            return parts.WithRepeats(g.Locations ?? [], g.NotShown);
         var context = g.Diagnostic!.Context.ToList();
         int at = context.FindLastIndex(c => c.StartsWith("referenced by ", StringComparison.Ordinal)) + 1;
         var lines = new List<string>(g.Places ?? []);
-        int more = g.Count - g.Diagnostic!.Occurrences - lines.Count;
+        int more = g.NotShown;
         if (more > 0) lines.Add(RelocationContext.More(more));
         context.InsertRange(at, lines);
         return context;
