@@ -190,7 +190,8 @@ public static class Program
 
     private static int Check(string[] files, CheckSettings settings, TextWriter stdout, TextWriter stderr)
     {
-        var checker = new Checker(settings.Options);
+        // A text listing takes each one-object file's listed findings as text, never as objects (ListsText).
+        var checker = new Checker(settings.Sarif || settings.SummaryOnly ? settings.Options : settings.Options with { ListsText = true });
         var total = new CheckResult();
         bool written;
         if (settings.Sarif)
@@ -217,7 +218,9 @@ public static class Program
             {
                 checker.CheckFiles(files, result =>
                 {
-                    var rendered = new RenderedText();
+                    // A one-object file's listed findings come as text already (ListsText); the rest are objects.
+                    var rendered = result.Text ?? new ListingText();
+                    result.Text = null;
                     foreach (var d in result.Diagnostics)
                         d.WriteTo(rendered);
                     return (result, rendered);

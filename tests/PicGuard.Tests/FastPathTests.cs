@@ -1,3 +1,4 @@
+using PicGuard.Diagnostics;
 using PicGuard.Elf;
 using PicGuard.Relocations;
 using PicGuard.Rules;
@@ -176,6 +177,52 @@ public sealed class FastPathTests
         StringAssert.Contains(string.Join("\n", fentry.Context), "referenced 9 more time(s)");
         Assert.AreEqual(12, result.Diagnostics.Single(d => d.Code == "PG0005" && d.Symbol == "__stack_chk_fail").Occurrences);
         Assert.AreEqual(24, result.Errors);
+    }
+
+    [TestMethod]
+    public void FindingsListedAsText_AreWhatTheirDiagnosticsWrite_WithTheSameCounts()
+    {
+        // The CLI takes a one-object file's listed findings as text, never as objects (CheckOptions.ListsText); MSBuild,
+        // SARIF and CheckFile take objects. Both must say the same, repeats, places, counts and caps included, on objects
+        // with source lines, instructions, collapsed repeats, suppressed findings, and an archive (objects either way).
+        using var dir = new TempDir();
+        var compiled = ElfCorpus.CompileObjects(dir);
+        string[] paths =
+        [
+            .. compiled.Select(o => o.Path),
+            .. ElfCorpus.LinkedAndArchived(dir, compiled).Select(o => o.Path),
+            Instrumented(dir.Path, "many.c", 12),
+            Compile(dir.Path, "table.c", Sources.GlobalTable, Gcc, "-O2", "-g", "-mcmodel=kernel", "-fno-pic"),
+        ];
+        bool anyText = false, anyRepeats = false;
+        foreach (var (profile, cap) in new[] { Profiles.Generic, Profiles.KexecPurgatory, Profiles.EfiStub, Profiles.Startup }.SelectMany(p => new[] { (p, 100), (p, 2), (p, 0) }))
+        {
+            foreach (var suppressions in new Suppression[][] { [], [new Suppression("PG0005", Symbol: "__stack_chk_fail")] })
+            {
+                var options = new CheckOptions(profile) { MaxDiagnosticsPerFile = cap, Suppressions = suppressions };
+                var objects = new Checker(options).CheckFiles(paths);
+                var texts = new List<CheckResult>();
+                new Checker(options with { ListsText = true }).CheckFiles(paths, (_, r) => texts.Add(r));
+                for (int i = 0; i < paths.Length; i++)
+                {
+                    var expected = new StringWriter();
+                    foreach (var d in objects[i].Diagnostics) d.WriteTo(expected);
+                    var got = texts[i].Text ?? new ListingText();
+                    anyText |= texts[i].Text is not null && texts[i].Diagnostics.Count == 0;
+                    foreach (var d in texts[i].Diagnostics) d.WriteTo(got);
+                    var bytes = new MemoryStream();
+                    using (var writer = new StreamWriter(bytes, new System.Text.UTF8Encoding(false), leaveOpen: true)) got.WriteTo(writer);
+                    string written = System.Text.Encoding.UTF8.GetString(bytes.ToArray());
+                    anyRepeats |= written.Contains(" more time(s)", StringComparison.Ordinal);
+                    string what = $"{Path.GetFileName(paths[i])}, {profile.Name}, cap {cap}, {suppressions.Length} suppression(s)";
+                    Assert.AreEqual(expected.ToString(), written, what);
+                    Assert.AreEqual((objects[i].Errors, objects[i].Warnings, objects[i].Omitted, objects[i].Suppressed.Count),
+                        (texts[i].Errors, texts[i].Warnings, texts[i].Omitted, texts[i].Suppressed.Count), what);
+                }
+            }
+        }
+        Assert.IsTrue(anyText, "some one-object file's findings came as text alone");
+        Assert.IsTrue(anyRepeats, "some finding collapsed its repeats");
     }
 
     [TestMethod]

@@ -34,6 +34,13 @@ public sealed record CheckOptions(Profile Profile, bool? CheckUndefinedSymbols =
     /// <summary>Count findings without building them (a summary is all that is printed); none are listed.</summary>
     public bool CountOnly { get; init; }
 
+    /// <summary>
+    /// Listed findings of a one-object file are wanted as text, what the CLI prints (<see cref="CheckResult.Text"/>),
+    /// rather than as <see cref="Diagnostic"/> objects: a listed relocation finding then costs no object at all.
+    /// Archives, suppressed findings and PG0013 still come as objects.
+    /// </summary>
+    internal bool ListsText { get; init; }
+
     /// <summary>At most this many diagnostics per file are listed (PicMaxDiagnostics); the rest are counted. 0 means no cap.</summary>
     public int MaxDiagnosticsPerFile { get; init; } = 100;
 }
@@ -42,6 +49,25 @@ public sealed record CheckOptions(Profile Profile, bool? CheckUndefinedSymbols =
 public sealed class CheckResult
 {
     public List<Diagnostic> Diagnostics { get; } = new();
+
+    /// <summary>
+    /// Listed findings written as text, in order, before those in <see cref="Diagnostics"/> (<see cref="CheckOptions.ListsText"/>);
+    /// null when there are none. Counted in <see cref="Errors"/> and <see cref="Warnings"/>.
+    /// </summary>
+    internal ListingText? Text { get; set; }
+
+    /// <summary>How many findings <see cref="Text"/> lists, and their errors and warnings with their repeats.</summary>
+    private int _textListed, _textErrors, _textWarnings;
+
+    internal void CountText(Severity severity, int occurrences)
+    {
+        _textListed++;
+        if (severity == Severity.Error) _textErrors += occurrences;
+        else if (severity == Severity.Warning) _textWarnings += occurrences;
+    }
+
+    /// <summary>Listed findings, as objects or as text.</summary>
+    internal int Listed => Diagnostics.Count + _textListed;
 
     /// <summary>Findings a <see cref="Suppression"/> accepted: not errors, listed in the summary.</summary>
     public List<(Diagnostic Diagnostic, Suppression By)> Suppressed { get; } = new();
@@ -54,10 +80,10 @@ public sealed class CheckResult
     public long Relocations { get; internal set; }
     public int Objects { get; internal set; }
     /// <summary>Errors found, counting collapsed and omitted ones.</summary>
-    public int Errors => Diagnostics.Where(d => d.Severity == Severity.Error).Sum(d => d.Occurrences) + OmittedErrors + _droppedErrors;
+    public int Errors => Diagnostics.Where(d => d.Severity == Severity.Error).Sum(d => d.Occurrences) + OmittedErrors + _droppedErrors + _textErrors;
 
     /// <summary>Warnings found, counting collapsed and omitted ones.</summary>
-    public int Warnings => Diagnostics.Where(d => d.Severity == Severity.Warning).Sum(d => d.Occurrences) + OmittedWarnings + _droppedWarnings;
+    public int Warnings => Diagnostics.Where(d => d.Severity == Severity.Warning).Sum(d => d.Occurrences) + OmittedWarnings + _droppedWarnings + _textWarnings;
 
     private int _droppedErrors, _droppedWarnings;
 
@@ -68,8 +94,8 @@ public sealed class CheckResult
     public void AddSummary(CheckResult other)
     {
         AddCounts(other);
-        _droppedErrors += other._droppedErrors;
-        _droppedWarnings += other._droppedWarnings;
+        _droppedErrors += other._droppedErrors + other._textErrors;
+        _droppedWarnings += other._droppedWarnings + other._textWarnings;
         foreach (var d in other.Diagnostics)
         {
             if (d.Severity == Severity.Error) _droppedErrors += d.Occurrences;
@@ -82,6 +108,8 @@ public sealed class CheckResult
 
     public void Add(CheckResult other)
     {
+        if (other.Text is not null)
+            throw new InvalidOperationException("findings listed as text (CheckOptions.ListsText) cannot be added to another result: write them out");
         Diagnostics.AddRange(other.Diagnostics);
         AddCounts(other);
     }
@@ -316,7 +344,7 @@ public sealed class Checker
             if (!run.GainsCodeModelConflicts(index))
             {
                 var result = Finish();
-                run.Room?.Listed(result.Diagnostics.Count);
+                run.Room?.Listed(result.Listed);
                 Prepared = run.Prepare(result);
             }
             _complete = true;
@@ -442,7 +470,7 @@ public sealed class Checker
         {
             if (unit.Unread is { } unread && !ReadInput(unit, unread.Handle, unread.Length)) return;
             var result = new CheckResult();
-            var findings = new FindingSet(_options, unit.Job.ListLimit, unit.Job.RoomLimit);
+            var findings = new FindingSet(_options, unit.Job.ListLimit, unit.Job.RoomLimit, listsText: _options.ListsText && unit.Job.Single);
             if (unit.Missing is { } missing)
                 findings.Add(Make(RuleCatalog.MissingInput, unit.Job.Path, unit.ObjectName, missing));
             else if (unit.Malformed is { } malformed)

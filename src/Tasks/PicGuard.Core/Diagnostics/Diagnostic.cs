@@ -11,12 +11,7 @@ public sealed record ObjectLocation(string Section, ulong Offset, string? Functi
     public string Describe() => TextParts.Written(this, static (l, writer) => l.WriteDescription(writer));
 
     /// <summary>Writes <see cref="Describe"/>'s text piece by piece.</summary>
-    internal void WriteDescription(TextWriter writer)
-    {
-        writer.Write(Function ?? Section);
-        writer.Write("+0x");
-        TextParts.Hex(writer, Function is null ? Offset : FunctionOffset);
-    }
+    internal void WriteDescription(TextWriter writer) => RelocationParts.WriteDescription(writer, new ObjectPlace(Section, Offset, Function, FunctionOffset));
 }
 
 /// <summary>
@@ -37,11 +32,18 @@ public sealed record Diagnostic(
 {
     private string? _message = Message;
     private string? _target = Target;
-    private readonly RelocationMessage? _parts;
+    private ObjectLocation? _location = Location;
+    private readonly RelocationParts? _parts;
 
-    /// <summary>A relocation finding whose message (and target) stay parts until read or written.</summary>
-    internal Diagnostic(Rule rule, Severity severity, string file, string obj, RelocationMessage message, IReadOnlyList<string> context, ObjectLocation? location, string? relocationType)
-        : this(rule, severity, file, obj, (string)null!, context, location, relocationType) => _parts = message;
+    /// <summary>A relocation finding whose message, target, place and context lines stay parts until read or written.</summary>
+    internal Diagnostic(in RelocationFinding finding, Severity severity)
+        : this(finding.Rule, severity, finding.File, finding.ObjectName, (string)null!, new RelocationParts(finding), null, finding.Type)
+    {
+        _parts = (RelocationParts)Context;
+        Symbol = finding.Symbol;
+        Source = finding.Source;
+        Instruction = finding.Instruction;
+    }
 
     /// <summary>What was found, in one sentence.</summary>
     public string Message
@@ -49,10 +51,19 @@ public sealed record Diagnostic(
         get => _message ??= _parts!.Text;
         init
         {
-            _target ??= _parts?.TargetText; // a new message (with { Message = … }) keeps the target the parts named
+            // A new message (with { Message = … }) keeps the target and the place the parts named.
+            _target ??= _parts?.TargetText;
+            _location ??= _parts?.Place.ToLocation();
             _message = value;
             _parts = null;
         }
+    }
+
+    /// <summary>Where the finding is: the place a relocation patches (made from its parts when first read), or the section itself.</summary>
+    public ObjectLocation? Location
+    {
+        get => _location ??= _parts?.Place.ToLocation();
+        init => _location = value;
     }
 
     /// <summary>What the relocation points at, as the message names it (a relocation finding), or null.</summary>
@@ -77,7 +88,7 @@ public sealed record Diagnostic(
     internal void SetOccurrences(int occurrences) => _occurrences = occurrences;
 
     /// <summary>The section the finding is in (the place a relocation patches, or the section itself).</summary>
-    public string? Section => Location?.Section;
+    public string? Section => _location?.Section ?? _parts?.Place.Section;
 
     /// <summary>The symbol the finding is about (relocation target or undefined symbol), for suppressions and SARIF.</summary>
     public string? Symbol { get; init; }
@@ -115,11 +126,11 @@ public sealed record Diagnostic(
         writer.Write(' ');
         writer.Write(Code);
         writer.Write(": ");
-        if (_message is null && _parts is not null) _parts.WriteTo(writer);
+        if (_message is null && _parts is not null) _parts.WriteMessage(writer);
         else writer.Write(Message);
-        if (Context is RelocationContext lazy)
+        if (Context is RelocationParts lazy)
         {
-            lazy.WriteTo(writer);
+            lazy.WriteContext(writer);
             writer.WriteLine();
             return;
         }

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace PicGuard.Diagnostics;
 
 /// <summary>
-/// Writing a finding's text from its parts (<see cref="RelocationContext"/>, <see cref="RelocationMessage"/>,
+/// Writing a finding's text from its parts (<see cref="RelocationParts"/>, <see cref="RelocationTarget"/>,
 /// <see cref="ObjectLocation"/>): numbers written without a string of their own, and the same text as a string when
 /// it is read, so each part has one form whether written or read.
 /// </summary>

@@ -5,37 +5,50 @@ namespace PicGuard.Elf;
 /// a place ("func+0x1c"). Built once per object, only when a finding needs it; a lookup is a
 /// binary search, and a name is decoded only when a lookup returns it.
 /// </summary>
+/// <remarks>
+/// Its two arrays (entries and names) come from the shared pool and go back with <see cref="Release"/>, which the rule
+/// engine calls when it is done with the object: a kernel module has thousands of symbols, and arrays that size made
+/// fresh for every object cost more (the collector clears new memory, often a large-object heap page) than the sort.
+/// </remarks>
 public sealed class FunctionIndex
 {
-    private readonly Entry[] _symbols;
+    private Entry[] _symbols;
+    private readonly int _count;
     private readonly ElfSymbolTable? _table;
-    private readonly string?[] _names;
+    private string?[] _names;
 
     private readonly record struct Entry(uint Section, ulong Value, ulong Size, uint Symbol);
 
-    [ThreadStatic] private static Entry[]? t_scratch;
-
-    private FunctionIndex(Entry[] symbols, ElfSymbolTable? table)
+    private FunctionIndex(Entry[] symbols, int count, ElfSymbolTable? table)
     {
         _symbols = symbols;
+        _count = count;
         _table = table;
-        _names = new string?[symbols.Length];
+        _names = count == 0 ? [] : System.Buffers.ArrayPool<string?>.Shared.Rent(count);
+        Array.Clear(_names, 0, count); // a rented array holds what its last user left
     }
 
     public static FunctionIndex Build(ElfFile elf)
     {
         if ((elf.FirstSection(ElfSectionType.SymbolTable) ?? elf.FirstSection(ElfSectionType.DynamicSymbolTable)) is not { } table)
-            return new FunctionIndex([], null);
+            return new FunctionIndex([], 0, null);
         var symbols = elf.GetSymbolTable((uint)table.Index);
-        // One pass over the table into this thread's scratch array, then one copy of the exact size.
-        var scratch = t_scratch is { } spare && spare.Length >= symbols.Count ? spare : (t_scratch = new Entry[Math.Max(symbols.Count, 256)]);
+        var entries = symbols.Count <= 1 ? [] : System.Buffers.ArrayPool<Entry>.Shared.Rent(symbols.Count - 1);
         int count = 0;
         for (uint i = 1; i < (uint)symbols.Count; i++)
             if (IsFunctionLike(symbols, i, out var s))
-                scratch[count++] = new Entry(s.SectionIndex, s.Value, s.Size, i);
-        var sorted = count == 0 ? [] : scratch.AsSpan(0, count).ToArray();
-        Sort(sorted);
-        return new FunctionIndex(sorted, symbols);
+                entries[count++] = new Entry(s.SectionIndex, s.Value, s.Size, i);
+        Sort(entries.AsSpan(0, count));
+        return new FunctionIndex(entries, count, symbols);
+    }
+
+    /// <summary>Gives the arrays back to the pool; the index answers nothing after this.</summary>
+    internal void Release()
+    {
+        if (_symbols.Length > 0) System.Buffers.ArrayPool<Entry>.Shared.Return(_symbols);
+        if (_names.Length > 0) System.Buffers.ArrayPool<string?>.Shared.Return(_names, clearArray: true);
+        _symbols = [];
+        _names = [];
     }
 
     [ThreadStatic] private static ulong[]? t_keys;
@@ -50,7 +63,7 @@ public sealed class FunctionIndex
     /// values below 2^44), and sorting by a number is several times faster than by a comparison; only runs of symbols at
     /// one place are then sorted by the whole order.
     /// </remarks>
-    private static void Sort(Entry[] entries)
+    private static void Sort(Span<Entry> entries)
     {
         const int ValueBits = 44;
         bool packable = true;
@@ -58,13 +71,13 @@ public sealed class FunctionIndex
             packable &= e.Section < 1u << (64 - ValueBits) && e.Value < 1UL << ValueBits;
         if (!packable)
         {
-            Array.Sort(entries, static (a, b) => WholeOrder(a, b));
+            entries.Sort(static (a, b) => WholeOrder(a, b));
             return;
         }
         var keys = t_keys is { } spare && spare.Length >= entries.Length ? spare : (t_keys = new ulong[Math.Max(entries.Length, 256)]);
         for (int i = 0; i < entries.Length; i++)
             keys[i] = (ulong)entries[i].Section << ValueBits | entries[i].Value;
-        Array.Sort(keys, entries, 0, entries.Length);
+        keys.AsSpan(0, entries.Length).Sort(entries);
         for (int start = 0; start < entries.Length;)
         {
             int end = start + 1;
@@ -93,16 +106,17 @@ public sealed class FunctionIndex
     private static bool IsFunctionLike(ElfSymbolTable symbols, uint i, out ElfSymbol s)
     {
         s = default;
-        _ = symbols.RawNameBytes(i, out var type); // st_info only: most symbols are not code
+        var rest = symbols.RawNameBytes(i, out var type); // st_name and st_info only: most symbols are not code
         if (type is not (ElfSymbolType.Function or ElfSymbolType.NoType or ElfSymbolType.GnuIndirectFunction)) return false;
         s = symbols[i];
         if (!s.IsInSection) return false;
         if (s.NameOffset == 0) return false;
-        var name = symbols.NameBytes(s);
-        if (name.IsEmpty)
+        // The string table from the name to its end: when that ends in a NUL, the name is terminated, and only its first
+        // bytes are looked at (no scan for its end).
+        if (rest.IsEmpty || rest[^1] != 0 && rest.IndexOf((byte)0) < 0)
             // Out of range or unterminated: let the decoder say so, as it did before names were read lazily.
             return symbols.Name(s).Length != 0;
-        return !name.StartsWith(".L"u8) && name[0] != (byte)'$';
+        return rest[0] != 0 && rest[0] != (byte)'$' && !(rest[0] == (byte)'.' && rest[1] == (byte)'L');
     }
 
     /// <summary>The symbol whose range holds <paramref name="value"/> in section <paramref name="section"/>, with the offset into it.</summary>
@@ -110,7 +124,7 @@ public sealed class FunctionIndex
     public (string? Name, ulong Offset) Containing(uint section, ulong value)
     {
         // Last entry at or before (section, value).
-        int lo = 0, hi = _symbols.Length - 1, last = -1;
+        int lo = 0, hi = _count - 1, last = -1;
         while (lo <= hi)
         {
             int mid = lo + ((hi - lo) >> 1);
@@ -139,7 +153,7 @@ public sealed class FunctionIndex
     public IEnumerable<string> In(uint section)
     {
         // The first entry of the section by bisection, then its entries only: a lookup does not walk the whole object.
-        int lo = 0, hi = _symbols.Length;
+        int lo = 0, hi = _count;
         while (lo < hi)
         {
             int mid = lo + ((hi - lo) >> 1);
@@ -147,7 +161,7 @@ public sealed class FunctionIndex
             else hi = mid;
         }
         HashSet<string>? seen = null;
-        for (int i = lo; i < _symbols.Length && _symbols[i].Section == section; i++)
+        for (int i = lo; i < _count && _symbols[i].Section == section; i++)
             if ((seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(NameAt(i)))
                 yield return NameAt(i);
     }

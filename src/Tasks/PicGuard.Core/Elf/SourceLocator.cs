@@ -198,24 +198,23 @@ public sealed class SourceLocator
             var symbols = elf.GetSymbolTable((uint)table.Index);
             var files = new List<(uint, string)>();
             var fileIndices = new List<uint>();
-            int locals = 0;
+            // The files first, by st_info alone: most objects name one file, and then no other symbol is decoded.
             for (uint i = 1; i < (uint)symbols.Count; i++)
             {
-                var s = symbols[i];
-                if (s.Type == ElfSymbolType.File)
-                {
-                    fileIndices.Add(i);
-                    string name = symbols.Name(s);
-                    if (name.Length != 0) files.Add((i, name));
-                }
-                else if (IsLocalPlace(s))
-                {
-                    locals++;
-                }
+                if (symbols.TypeOf(i) != ElfSymbolType.File) continue;
+                fileIndices.Add(i);
+                string name = symbols.Name(symbols[i]);
+                if (name.Length != 0) files.Add((i, name));
             }
             _files = files.ToArray();
             _fileIndices = fileIndices.ToArray();
             if (_files.Length < 2) return; // no file, or one file for every place: no local is ever looked at
+            int locals = 0;
+            for (uint i = 1; i < (uint)symbols.Count; i++)
+            {
+                var s = symbols[i];
+                if (s.Type != ElfSymbolType.File && IsLocalPlace(s)) locals++;
+            }
             _locals = new Local[locals];
             int n = 0;
             for (uint i = 1; i < (uint)symbols.Count && n < locals; i++)

@@ -26,27 +26,51 @@ internal readonly record struct FindingKey(
 /// Past this many listed findings, only the first finding of each rule is listed and the rest are counted as unshown
 /// (null: no such limit): the room a <see cref="ListingRoom"/> leaves this set.
 /// </param>
-internal sealed class FindingSet(CheckOptions options, int? listLimit = null, int? roomLimit = null)
+/// <param name="listsText">
+/// The set writes its listed findings as text (<see cref="CheckResult.Text"/>) rather than as <see cref="Diagnostic"/>
+/// objects, and a relocation finding stays a value here until then (<see cref="ListsText"/>).
+/// </param>
+internal sealed class FindingSet(CheckOptions options, int? listLimit = null, int? roomLimit = null, bool listsText = false)
 {
     /// <summary>Extra places a collapsed finding names before "referenced N more time(s)".</summary>
     public const int PlacesShown = 2;
 
     public enum Admission { Listed, Suppressed, Omitted }
 
+    /// <summary>
+    /// Whether a listed relocation finding is handed over as a value (<see cref="Complete(in FindingKey, in RelocationFinding)"/>),
+    /// kept in its group and written as text when the set is written out: the set is a one-object file's, and its
+    /// findings are wanted as text (<see cref="CheckOptions.ListsText"/>). A listed finding then costs no object at all.
+    /// </summary>
+    public bool ListsText => listsText;
+
     /// <summary>Identical findings, by their first: a value in <see cref="_order"/>, so a listed finding costs no object of its own here.</summary>
     private struct Group(Severity severity, int count)
     {
         public readonly Severity Severity = severity;
         public Diagnostic? Diagnostic;
+        /// <summary>The first finding as a value, when the set lists text (<see cref="HasFinding"/>): no <see cref="Diagnostic"/> is made.</summary>
+        public RelocationFinding Finding;
+        public bool HasFinding;
         /// <summary>The set built <see cref="Diagnostic"/> and nothing else holds it: its count and places are set in place.</summary>
         public bool Owned;
         public int Count = count;
         public List<string>? Places;
-        public List<ObjectLocation>? Locations; // a relocation finding's repeats, kept as places (RelocationContext)
+        /// <summary>A relocation finding's repeats shown as places (at most <see cref="PlacesShown"/>): values here, objects only once written out.</summary>
+        public RepeatPlaces Repeated;
+        public int Repeats;
         public Suppression? By;
-        public readonly int Shown => (Places?.Count ?? 0) + (Locations?.Count ?? 0);
+        public readonly bool Listed => Diagnostic is not null || HasFinding;
+        public readonly int Shown => (Places?.Count ?? 0) + Repeats;
         /// <summary>Repeats neither in the first finding's own count nor shown as places: "referenced N more time(s)".</summary>
-        public readonly int NotShown => Count - Diagnostic!.Occurrences - Shown;
+        public readonly int NotShown => Count - (Diagnostic?.Occurrences ?? 1) - Shown;
+    }
+
+    /// <summary>The places of up to <see cref="PlacesShown"/> repeats, inside their group.</summary>
+    [System.Runtime.CompilerServices.InlineArray(PlacesShown)]
+    private struct RepeatPlaces
+    {
+        private ObjectPlace _first;
     }
 
     private Dictionary<FindingKey, int> _groups = TakeSpare(ref t_spareGroups) ?? new();
@@ -134,7 +158,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
 
     /// <summary>
     /// True when an identical finding is already here: it is counted, and <paramref name="wantsPlace"/> says whether
-    /// the listed finding still shows extra places (the caller then hands the place, or its "referenced by" text, to <see cref="AddPlace(in FindingKey, ObjectLocation)"/>).
+    /// the listed finding still shows extra places (the caller then hands the place, or its "referenced by" text, to <see cref="AddPlace(in FindingKey, in ObjectPlace)"/>).
     /// </summary>
     public bool Repeat(in FindingKey key, int occurrences, out bool wantsPlace)
     {
@@ -142,7 +166,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
         if (!MayHave(key) || !_groups.TryGetValue(key, out int at)) return false;
         ref var group = ref GroupAt(at);
         group.Count += occurrences;
-        wantsPlace = group.Diagnostic is not null && group.By is null && group.Shown < PlacesShown;
+        wantsPlace = group.Listed && group.By is null && group.Shown < PlacesShown;
         return true;
     }
 
@@ -154,10 +178,11 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     }
 
     /// <summary>As <see cref="AddPlace(in FindingKey, string?)"/> for a relocation finding: the place, formatted only when written.</summary>
-    public void AddPlace(in FindingKey key, ObjectLocation place)
+    public void AddPlace(in FindingKey key, in ObjectPlace place)
     {
-        if (_groups.TryGetValue(key, out int at))
-            (GroupAt(at).Locations ??= new List<ObjectLocation>(PlacesShown)).Add(place);
+        if (!_groups.TryGetValue(key, out int at)) return;
+        ref var group = ref GroupAt(at);
+        group.Repeated[group.Repeats++] = place; // Repeat asks for no more than PlacesShown
     }
 
     /// <summary>
@@ -229,6 +254,14 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
         group.Owned = owned;
     }
 
+    /// <summary>A listed relocation finding as a value, for a set that <see cref="ListsText"/>: written as text, never an object.</summary>
+    public void Complete(in FindingKey key, in RelocationFinding finding)
+    {
+        ref var group = ref GroupAt(_groups[key]);
+        group.Finding = finding;
+        group.HasFinding = true;
+    }
+
     /// <summary>Adds a finding built whole (sections, symbols, input errors, or a listed finding of another set).</summary>
     public void Add(Diagnostic d)
     {
@@ -243,11 +276,20 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
             Complete(key, d);
     }
 
-    /// <summary>Writes the findings to <paramref name="result"/> in the order they were first found.</summary>
+    /// <summary>
+    /// Writes the findings to <paramref name="result"/> in the order they were first found: listed ones to its
+    /// <see cref="CheckResult.Diagnostics"/>, or as text to its <see cref="CheckResult.Text"/> when the set <see cref="ListsText"/>.
+    /// </summary>
     public void WriteTo(CheckResult result)
     {
         foreach (ref var g in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_order))
         {
+            if (g.HasFinding)
+            {
+                g.Finding.WriteTo(result.Text ??= new ListingText(), g.Severity, ((ReadOnlySpan<ObjectPlace>)g.Repeated)[..g.Repeats], g.NotShown);
+                result.CountText(g.Severity, g.Count);
+                continue;
+            }
             if (g.Diagnostic is null)
             {
                 result.Omitted += g.Count;
@@ -255,20 +297,20 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
                 if (g.Severity == Severity.Warning) result.OmittedWarnings += g.Count;
                 continue;
             }
-            if (g.Owned && g.By is null && g.Places is null && g.Diagnostic.Context is RelocationContext parts)
+            if (g.Owned && g.By is null && g.Places is null && g.Diagnostic.Context is RelocationParts parts)
             {
                 // Built for this set alone: the count and the repeats' places go on the finding itself.
                 if (g.Count != g.Diagnostic.Occurrences)
-                    parts.SetRepeats(g.Locations ?? [], g.NotShown);
+                    parts.SetRepeats(RepeatedPlaces(g), g.NotShown);
                 g.Diagnostic.SetOccurrences(g.Count);
-                result.Diagnostics.Add(g.Diagnostic);
+                List(result, g.Diagnostic);
                 continue;
             }
             var d = g.Count == g.Diagnostic.Occurrences ? g.Diagnostic : g.Diagnostic with { Occurrences = g.Count };
             if (g.By is not null)
                 result.Suppressed.Add((d, g.By));
             else
-                result.Diagnostics.Add(g.Shown == 0 && g.Count == g.Diagnostic.Occurrences ? d : d with { Context = WithPlaces(g) });
+                List(result, g.Shown == 0 && g.Count == g.Diagnostic.Occurrences ? d : d with { Context = WithPlaces(g) });
         }
         result.Omitted += _counted;
         result.Unshown += _unshown;
@@ -293,16 +335,30 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
         }
     }
 
+    /// <summary>A listed finding built whole, as the set lists it: an object in the result, or its text.</summary>
+    private void List(CheckResult result, Diagnostic d)
+    {
+        if (!listsText)
+        {
+            result.Diagnostics.Add(d);
+            return;
+        }
+        d.WriteTo(result.Text ??= new ListingText());
+        result.CountText(d.Severity, d.Occurrences);
+    }
+
+    private static ObjectPlace[] RepeatedPlaces(in Group g) => ((ReadOnlySpan<ObjectPlace>)g.Repeated)[..g.Repeats].ToArray();
+
     /// <summary>The first finding's context with the repeats' places after its own, and how many more there were.</summary>
     private static IReadOnlyList<string> WithPlaces(in Group g)
     {
-        if (g.Diagnostic!.Context is RelocationContext parts && g.Places is null)
-            return parts.WithRepeats(g.Locations ?? [], g.NotShown);
+        if (g.Diagnostic!.Context is RelocationParts parts && g.Places is null)
+            return parts.WithRepeats(RepeatedPlaces(g), g.NotShown);
         var context = g.Diagnostic!.Context.ToList();
         int at = context.FindLastIndex(c => c.StartsWith("referenced by ", StringComparison.Ordinal)) + 1;
         var lines = new List<string>(g.Places ?? []);
         int more = g.NotShown;
-        if (more > 0) lines.Add(RelocationContext.More(more));
+        if (more > 0) lines.Add(RelocationParts.More(more));
         context.InsertRange(at, lines);
         return context;
     }

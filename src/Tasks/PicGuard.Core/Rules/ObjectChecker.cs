@@ -113,12 +113,20 @@ internal sealed class ObjectChecker
 
     public void Run()
     {
-        CheckObject();
-        CheckSections();
-        CheckRelocations();
-        CheckMisPairedRelocations();
-        if (_options.CheckUndefinedSymbols ?? _profile.ChecksUndefinedSymbols)
-            CheckUndefinedSymbols();
+        try
+        {
+            CheckObject();
+            CheckSections();
+            CheckRelocations();
+            CheckMisPairedRelocations();
+            if (_options.CheckUndefinedSymbols ?? _profile.ChecksUndefinedSymbols)
+                CheckUndefinedSymbols();
+        }
+        finally
+        {
+            _functions?.Release(); // its arrays serve the next object's index
+            _functions = null;
+        }
     }
 
     // ---- object rules -------------------------------------------------------------------------
@@ -641,12 +649,16 @@ internal sealed class ObjectChecker
     // ---- reporting -----------------------------------------------------------------------------
 
     /// <summary>Section, offset and function of a place, and its source line when debug info or STT_FILE says it.</summary>
-    private (ObjectLocation Location, SourcePosition? Source) Place(ElfSection patched, ulong rawOffset, bool withSource = true)
+    private (ObjectLocation Location, SourcePosition? Source) Place(ElfSection patched, ulong rawOffset) =>
+        (PlaceOf(patched, rawOffset).ToLocation(), Source(patched, rawOffset));
+
+    /// <summary>Section, offset and function of a place, as a value.</summary>
+    private ObjectPlace PlaceOf(in ElfSection patched, ulong rawOffset)
     {
         string sectionName = _elf.SectionName(patched);
         ulong offset = _linked && rawOffset >= patched.Address ? rawOffset - patched.Address : rawOffset;
         var (function, functionOffset) = Functions().Containing((uint)patched.Index, rawOffset);
-        return (new ObjectLocation(sectionName, offset, function, functionOffset), withSource ? Source(patched, rawOffset) : null);
+        return new ObjectPlace(sectionName, offset, function, functionOffset);
     }
 
     private SourcePosition? Source(ElfSection patched, ulong rawOffset)
@@ -715,36 +727,33 @@ internal sealed class ObjectChecker
             messageNamesSection ? patched.Index : -1, messageNamesOffset ? r.Offset : 0);
         if (_findings.Repeat(key, 1, out bool wantsPlace))
         {
-            if (wantsPlace) _findings.AddPlace(key, Place(patched, r.Offset, withSource: false).Location);
+            if (wantsPlace) _findings.AddPlace(key, PlaceOf(patched, r.Offset));
             return;
         }
-        string? symbol = _findings.HasSuppressions ? SymbolName(relocationSection, r) : null;
+        string? symbol = _findings.HasSuppressions ? SymbolName(relocationSection, r, out _) : null;
         string? sectionName = _findings.HasSuppressions ? _elf.SectionName(patched) : null;
         var admission = _findings.Admit(key, rule.Code, severity, symbol, sectionName, _path);
         if (admission == FindingSet.Admission.Omitted) return; // counted only
-        symbol ??= SymbolName(relocationSection, r);
+        symbol = SymbolName(relocationSection, r, out var target);
 
-        var (location, _) = Place(patched, r.Offset, withSource: false);
-        // The message stays parts (template, names, place) until it is written or read: no string of it, nor of its target.
-        var message = new RelocationMessage(Template(check, parts, r.Type, patched, location.Offset) ?? RelocationMessage.DefaultTemplate,
-            RelocationKinds.Word(type.Kind), type.Name, Target(relocationSection, r), patched.IsExecutable, location,
-            parts.AcceptedByLoader ? AcceptedNote(type, location.Section) : null);
-        string fixLine = FixLine(parts.Row?.Fix ?? MachineFixes.For(rule.Code, _elf.Machine) ?? rule.Fix);
-        if (admission != FindingSet.Admission.Listed)
-        {
-            _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, null, null, fixLine), location, type.Name) { Symbol = symbol }, owned: true);
-            return;
-        }
-
-        // Listed: the parts that cost too — the source line and the instruction. The context lines are text only when written.
-        var source = Source(patched, r.Offset);
-        string? instruction = patched.IsExecutable ? (_sites ??= new SiteDecoder(_elf)).At(patched, location.Offset, location.Function is null ? 0 : location.Offset - location.FunctionOffset, relocationSection, index) : null;
-        _findings.Complete(key, new Diagnostic(rule, severity, _path, _objectName, message, new RelocationContext(location, _objectName, source, instruction, fixLine), location, type.Name)
-        {
-            Symbol = symbol,
-            Source = source,
-            Instruction = instruction,
-        }, owned: true);
+        var place = PlaceOf(patched, r.Offset);
+        // Listed: the parts that cost too, the source line and the instruction (a suppressed finding goes without them).
+        bool listed = admission == FindingSet.Admission.Listed;
+        var source = listed ? Source(patched, r.Offset) : null;
+        string? instruction = listed && patched.IsExecutable
+            ? (_sites ??= new SiteDecoder(_elf)).At(patched, place.Offset, place.Function is null ? 0 : place.Offset - place.FunctionOffset, relocationSection, index)
+            : null;
+        // Message and context lines stay parts (template, names, place) until written or read: a value, no strings.
+        var finding = new RelocationFinding(rule, _path, _objectName,
+            Template(check, parts, r.Type, patched, place.Offset) ?? RelocationFinding.DefaultTemplate,
+            RelocationKinds.Word(type.Kind), type.Name, target, patched.IsExecutable,
+            parts.AcceptedByLoader ? AcceptedNote(type, place.Section) : null,
+            place, source, instruction, FixLine(parts.Row?.Fix ?? MachineFixes.For(rule.Code, _elf.Machine) ?? rule.Fix), symbol);
+        // A listing written as text keeps the value until it writes it; otherwise it becomes a Diagnostic now.
+        if (listed && _findings.ListsText)
+            _findings.Complete(key, finding);
+        else
+            _findings.Complete(key, new Diagnostic(finding, severity), owned: true);
     }
 
     /// <summary>"fix: …" for a rule's or an instrumentation row's fix, built once per text.</summary>
@@ -753,31 +762,39 @@ internal sealed class ObjectChecker
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, string> FixLines = new();
 
     /// <summary>"referenced by func+0x1c (.text+0x3c) in object".</summary>
-    private string ReferencedBy(ObjectLocation location) => RelocationContext.ReferencedBy(location, _objectName);
+    private string ReferencedBy(ObjectLocation location) =>
+        RelocationParts.ReferencedBy(new ObjectPlace(location.Section, location.Offset, location.Function, location.FunctionOffset), _objectName);
 
-    private string? SymbolName(ElfSection relocationSection, ElfRelocation r)
+    /// <summary>
+    /// The name of the symbol the relocation names (a section symbol's section), for suppressions and SARIF, and with it
+    /// what the relocation points at as a message names it: <c>'symbol'</c>, <c>section .rodata+0x40</c>, <c>address 0x10</c>.
+    /// </summary>
+    private string? SymbolName(ElfSection relocationSection, ElfRelocation r, out RelocationTarget target)
     {
-        if (r.SymbolIndex == 0 || relocationSection.Link == 0) return null;
+        if (r.SymbolIndex == 0 || relocationSection.Link == 0)
+        {
+            target = RelocationTarget.Address(r.Addend);
+            return null;
+        }
         var symbols = Symbols(relocationSection.Link);
         var symbol = symbols[r.SymbolIndex];
         if (symbol.Type == ElfSymbolType.Section && symbol.IsInSection && symbol.SectionIndex < (uint)_elf.Sections.Count)
-            return _elf.SectionName(_elf.GetSection(symbol.SectionIndex));
-        return symbols.Name(symbol);
-    }
-
-    /// <summary>What the relocation points at, as a message names it: <c>'symbol'</c>, <c>section .rodata+0x40</c>, <c>address 0x10</c>.</summary>
-    private RelocationTarget Target(ElfSection relocationSection, ElfRelocation r)
-    {
-        if (r.SymbolIndex == 0 || relocationSection.Link == 0) return RelocationTarget.Address(r.Addend);
-        var symbols = Symbols(relocationSection.Link);
-        var symbol = symbols[r.SymbolIndex];
-        if (symbol.Type == ElfSymbolType.Section && symbol.IsInSection && symbol.SectionIndex < (uint)_elf.Sections.Count)
-            return RelocationTarget.Section(_elf.SectionName(_elf.GetSection(symbol.SectionIndex)), r.Addend);
-        return RelocationTarget.Symbol(PrintableName.Of(symbols.Name(symbol)), r.SymbolIndex);
+        {
+            string section = _elf.SectionName(_elf.GetSection(symbol.SectionIndex));
+            target = RelocationTarget.Section(section, r.Addend);
+            return section;
+        }
+        string name = symbols.Name(symbol);
+        target = RelocationTarget.Symbol(PrintableName.Of(name), r.SymbolIndex);
+        return name;
     }
 
     /// <summary>The target as text, for messages built whole (overflows).</summary>
-    private string TargetName(ElfSection relocationSection, ElfRelocation r) => Target(relocationSection, r).ToString();
+    private string TargetName(ElfSection relocationSection, ElfRelocation r)
+    {
+        _ = SymbolName(relocationSection, r, out var target);
+        return target.ToString();
+    }
 
     private FunctionIndex Functions() => _functions ??= FunctionIndex.Build(_elf);
 

@@ -1,22 +1,23 @@
 using System.Buffers;
 using System.Text;
 
-namespace PicGuard.Cli;
+namespace PicGuard.Diagnostics;
 
 /// <summary>
-/// One file's listing, rendered to UTF-8 on the thread that checked the file (so files render, and encode, in parallel)
-/// and written out later in input order. The bytes live in a buffer from the shared pool, returned by
+/// A listing of findings rendered to UTF-8, as <see cref="Diagnostic.WriteTo"/> writes them: one file's, rendered on the
+/// thread that checked the file (so files render, and encode, in parallel) and written out later in input order
+/// (<see cref="CheckResult.Text"/>, and the CLI's listing). The bytes live in a buffer from the shared pool, returned by
 /// <see cref="WriteTo"/>: a run of thousands of files allocates no string per file, and the thread that writes the
 /// listings out only copies bytes to the output stream.
 /// </summary>
 /// <remarks>Text is encoded as each piece arrives: a surrogate pair split across two writes would not survive, and none is (a
 /// single character written alone is always ASCII punctuation; names and paths come whole).</remarks>
-internal sealed class RenderedText : TextWriter
+internal sealed class ListingText : TextWriter
 {
     private byte[] _buffer;
     private int _length;
 
-    public RenderedText(int capacity = 4096)
+    public ListingText(int capacity = 4096)
     {
         _buffer = ArrayPool<byte>.Shared.Rent(capacity);
         CoreNewLine = ['\n'];

@@ -1,0 +1,60 @@
+namespace PicGuard.Diagnostics;
+
+/// <summary>What a relocation points at, as a message names it: <c>'symbol'</c>, <c>section .rodata+0x40</c> or <c>address 0x10</c>.</summary>
+internal readonly struct RelocationTarget
+{
+    private enum Form : byte { Address, Section, Symbol, UnnamedSymbol }
+
+    private readonly Form _form;
+    private readonly string? _name;
+    private readonly long _value; // the addend (address, section) or the symbol's index (unnamed symbol)
+
+    private RelocationTarget(Form form, string? name, long value) => (_form, _name, _value) = (form, name, value);
+
+    /// <summary>No symbol: the addend is the address.</summary>
+    public static RelocationTarget Address(long addend) => new(Form.Address, null, addend);
+
+    /// <summary>A section symbol: the section's name and the addend into it.</summary>
+    public static RelocationTarget Section(string name, long addend) => new(Form.Section, name, addend);
+
+    /// <summary>A named symbol (already printable), or its index when the name is empty.</summary>
+    public static RelocationTarget Symbol(string printableName, uint index) =>
+        printableName.Length == 0 ? new(Form.UnnamedSymbol, null, index) : new(Form.Symbol, printableName, 0);
+
+    public void WriteTo(TextWriter writer)
+    {
+        switch (_form)
+        {
+            case Form.Address:
+                if (_value == 0)
+                {
+                    writer.Write("address 0");
+                    break;
+                }
+                writer.Write("address 0x");
+                TextParts.Hex(writer, (ulong)_value);
+                break;
+            case Form.Section:
+                writer.Write("section ");
+                writer.Write(_name);
+                if (_value != 0)
+                {
+                    writer.Write(_value > 0 ? "+0x" : "-0x");
+                    TextParts.Hex(writer, _value > 0 ? (ulong)_value : (ulong)-_value);
+                }
+                break;
+            case Form.Symbol:
+                writer.Write('\'');
+                writer.Write(_name);
+                writer.Write('\'');
+                break;
+            default:
+                writer.Write("'symbol #");
+                TextParts.Decimal(writer, _value);
+                writer.Write('\'');
+                break;
+        }
+    }
+
+    public override string ToString() => TextParts.Written(this, static (t, w) => t.WriteTo(w));
+}
