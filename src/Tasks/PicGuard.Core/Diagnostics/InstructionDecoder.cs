@@ -58,8 +58,11 @@ public static class InstructionDecoder
 internal sealed class SiteDecoder(ElfFile elf)
 {
     private readonly int _bitness = elf.Machine switch { ElfMachine.X86_64 => 64, ElfMachine.I386 => 32, _ => 0 };
-    private readonly BufferReader _reader = new();
-    private Decoder? _decoder;
+
+    // One reader and one decoder per mode on each thread, for every object it checks: each call loads the reader and sets
+    // the decoder's address, so nothing carries over from one object (or site) to the next.
+    [ThreadStatic] private static BufferReader? t_reader;
+    [ThreadStatic] private static Decoder? t_decoder64, t_decoder32;
     private int _section = -1;
     private ulong _functionStart;
     private ulong _resume = ulong.MaxValue; // an instruction boundary of the sweep from _functionStart, or none
@@ -78,8 +81,9 @@ internal sealed class SiteDecoder(ElfFile elf)
         _functionStart = startOffset;
         _resume = ulong.MaxValue;
         int end = (int)Math.Min((ulong)code.Length, siteOffset + 16);
-        _reader.Load(code[(int)begin..end]);
-        var decoder = _decoder ??= Decoder.Create(_bitness, _reader);
+        var reader = t_reader ??= new BufferReader();
+        reader.Load(code[(int)begin..end]);
+        var decoder = _bitness == 64 ? t_decoder64 ??= Decoder.Create(64, reader) : t_decoder32 ??= Decoder.Create(32, reader);
         decoder.IP = begin;
         ulong limit = (ulong)end;
         while (decoder.IP <= siteOffset && decoder.IP < limit)
@@ -97,9 +101,19 @@ internal sealed class SiteDecoder(ElfFile elf)
 
     // ---- the text of an instruction, by its bytes ---------------------------------------------------
 
-    /// <summary>Instructions already formatted on this thread, by their bytes and the decoder's mode; emptied when full.</summary>
-    [ThreadStatic] private static Dictionary<(UInt128 Bytes, int LengthAndMode), string>? t_texts;
+    /// <summary>
+    /// Instructions already formatted on this thread, by their bytes and the decoder's mode: a table of
+    /// <see cref="TextsKept"/> slots, each found by the key's hash and taken over by the next key that hashes there.
+    /// </summary>
+    [ThreadStatic] private static KnownText[]? t_texts;
     private const int TextsKept = 4096;
+
+    private struct KnownText
+    {
+        public UInt128 Bytes;
+        public int LengthAndMode;
+        public string? Text;
+    }
 
     /// <summary>
     /// The instruction as <see cref="InstructionDecoder.Format"/> writes it. An instruction whose text does not depend on
@@ -113,11 +127,14 @@ internal sealed class SiteDecoder(ElfFile elf)
         Span<byte> padded = stackalloc byte[16];
         padded.Clear();
         bytes.CopyTo(padded);
-        var key = (System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(padded), bytes.Length | _bitness << 8);
-        var texts = t_texts ??= new();
-        if (texts.TryGetValue(key, out var text)) return text;
-        if (texts.Count >= TextsKept) texts.Clear();
-        return texts[key] = InstructionDecoder.Format(instruction);
+        var key = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(padded);
+        int lengthAndMode = bytes.Length | _bitness << 8;
+        ulong hash = ((ulong)key ^ (ulong)(key >> 64) * 0xC2B2AE3D27D4EB4FUL ^ (ulong)lengthAndMode) * 0x9E3779B97F4A7C15UL;
+        ref var slot = ref (t_texts ??= new KnownText[TextsKept])[(int)(hash >> 52)]; // the top 12 bits: 0 … 4095
+        if (slot.Text is not null && slot.Bytes == key && slot.LengthAndMode == lengthAndMode) return slot.Text;
+        slot.Bytes = key;
+        slot.LengthAndMode = lengthAndMode;
+        return slot.Text = InstructionDecoder.Format(instruction);
     }
 
     private static bool DependsOnAddress(in Instruction instruction)

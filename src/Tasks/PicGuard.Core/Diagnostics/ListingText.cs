@@ -25,20 +25,34 @@ internal sealed class ListingText : TextWriter
 
     public override Encoding Encoding => Encoding.UTF8;
 
-    public override void Write(char value)
+    public override void Write(char value) => Append(value);
+
+    public override void Write(string? value) => Append(value.AsSpan());
+
+    public override void Write(ReadOnlySpan<char> value) => Append(value);
+
+    /// <summary>This listing as an <see cref="ITextSink"/>: finding text written into it with direct calls.</summary>
+    internal Sink AsSink() => new(this);
+
+    internal readonly struct Sink(ListingText text) : ITextSink
     {
-        if (value >= 0x80)
-        {
-            Write(new ReadOnlySpan<char>(in value));
-            return;
-        }
-        if (_length == _buffer.Length) Grow(1);
-        _buffer[_length++] = (byte)value;
+        public void Write(string? value) => text.Append(value.AsSpan());
+        public void Write(ReadOnlySpan<char> value) => text.Append(value);
+        public void Write(char c) => text.Append(c);
+        public void Hex(ulong value) => text.AppendHex(value);
+        public void Decimal(long value) => text.AppendDecimal(value);
     }
 
-    public override void Write(string? value) => Write(value.AsSpan());
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void Append(char value)
+    {
+        if (value < 0x80 && _length < _buffer.Length)
+            _buffer[_length++] = (byte)value;
+        else
+            Append(new ReadOnlySpan<char>(in value));
+    }
 
-    public override void Write(ReadOnlySpan<char> value)
+    private void Append(ReadOnlySpan<char> value)
     {
         if (_buffer.Length - _length < value.Length) Grow(value.Length);
         if (value.Length <= 16)
@@ -64,6 +78,24 @@ internal sealed class ListingText : TextWriter
         int most = Encoding.UTF8.GetMaxByteCount(rest.Length);
         if (_buffer.Length - _length < most) Grow(most);
         _length += Encoding.UTF8.GetBytes(rest, _buffer.AsSpan(_length));
+    }
+
+    /// <summary>Lowercase hexadecimal digits, no prefix, as bytes.</summary>
+    private void AppendHex(ulong value)
+    {
+        int digits = Math.Max(1, (64 - System.Numerics.BitOperations.LeadingZeroCount(value) + 3) >> 2);
+        if (_buffer.Length - _length < digits) Grow(digits);
+        var to = _buffer.AsSpan(_length, digits);
+        for (int at = digits - 1; at >= 0; at--, value >>= 4)
+            to[at] = (byte)"0123456789abcdef"[(int)(value & 0xf)];
+        _length += digits;
+    }
+
+    private void AppendDecimal(long value)
+    {
+        if (_buffer.Length - _length < 20) Grow(20);
+        value.TryFormat(_buffer.AsSpan(_length), out int written, default, System.Globalization.CultureInfo.InvariantCulture);
+        _length += written;
     }
 
     public override void Write(char[] buffer, int index, int count) => Write(buffer.AsSpan(index, count));

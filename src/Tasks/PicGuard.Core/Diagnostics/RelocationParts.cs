@@ -40,7 +40,10 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
     public string? Symbol => symbol;
 
     /// <summary>The finding as <see cref="Diagnostic.WriteTo"/> writes it: head line, "&gt;&gt;&gt;" lines, new line.</summary>
-    public void WriteTo(TextWriter writer, Severity severity, ReadOnlySpan<ObjectPlace> repeats, int more)
+    public void WriteTo(ListingText text, Severity severity, ReadOnlySpan<ObjectPlace> repeats, int more) =>
+        WriteTo(text.AsSink(), severity, repeats, more);
+
+    public void WriteTo<TSink>(TSink writer, Severity severity, ReadOnlySpan<ObjectPlace> repeats, int more) where TSink : struct, ITextSink
     {
         writer.Write(objectName);
         writer.Write(": ");
@@ -50,11 +53,30 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
         writer.Write(": ");
         WriteMessage(writer);
         WriteContext(writer, repeats, more);
-        writer.WriteLine();
+        writer.Write('\n');
     }
 
     public void WriteMessage(TextWriter writer)
     {
+        if (writer is ListingText text) WriteMessage(text.AsSink());
+        else WriteMessage(new WriterSink(writer));
+    }
+
+    public void WriteMessage<TSink>(TSink writer) where TSink : struct, ITextSink
+    {
+        if (ReferenceEquals(template, DefaultTemplate))
+        {
+            // The template most findings have, written without reading it.
+            writer.Write(kind);
+            writer.Write(" relocation ");
+            writer.Write(type);
+            writer.Write(" against ");
+            target.WriteTo(writer);
+            writer.Write(executable ? " in executable section " : " in section ");
+            writer.Write(place.Section);
+            if (note is not null) writer.Write(note);
+            return;
+        }
         int at = 0;
         while (at < template.Length)
         {
@@ -87,6 +109,12 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
     /// <summary>Each "&gt;&gt;&gt;" line after "\n&gt;&gt;&gt; ", piece by piece: the place, <paramref name="repeats"/>, "referenced <paramref name="more"/> more time(s)", source, instruction, fix.</summary>
     public void WriteContext(TextWriter writer, ReadOnlySpan<ObjectPlace> repeats, int more)
     {
+        if (writer is ListingText text) WriteContext(text.AsSink(), repeats, more);
+        else WriteContext(new WriterSink(writer), repeats, more);
+    }
+
+    public void WriteContext<TSink>(TSink writer, ReadOnlySpan<ObjectPlace> repeats, int more) where TSink : struct, ITextSink
+    {
         writer.Write("\n>>> ");
         RelocationParts.WriteReferencedBy(writer, place, objectName);
         foreach (ref readonly var repeat in repeats)
@@ -106,11 +134,11 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
             if (position.Line > 0)
             {
                 writer.Write(':');
-                TextParts.Decimal(writer, position.Line);
+                writer.Decimal(position.Line);
                 if (position.Column > 0)
                 {
                     writer.Write(':');
-                    TextParts.Decimal(writer, position.Column);
+                    writer.Decimal(position.Column);
                 }
             }
         }
@@ -217,40 +245,40 @@ internal sealed class RelocationParts(in RelocationFinding finding) : IReadOnlyL
     }
 
     /// <summary>The line that counts the places of a collapsed finding not shown.</summary>
-    public static string More(int more) => TextParts.Written(more, static (m, writer) => WriteMore(writer, m));
+    public static string More(int more) => TextParts.Written(more, static (m, writer) => WriteMore(new WriterSink(writer), m));
 
     /// <summary>"referenced by func+0x1c (.text+0x3c) in object", or "referenced by .data+0x8 in object" when no function holds the place.</summary>
     public static string ReferencedBy(ObjectPlace place, string objectName) =>
-        TextParts.Written((place, objectName), static (p, writer) => WriteReferencedBy(writer, p.place, p.objectName));
+        TextParts.Written((place, objectName), static (p, writer) => WriteReferencedBy(new WriterSink(writer), p.place, p.objectName));
 
-    internal static void WriteMore(TextWriter writer, int more)
+    internal static void WriteMore<TSink>(TSink writer, int more) where TSink : struct, ITextSink
     {
         writer.Write("referenced ");
-        TextParts.Decimal(writer, more);
+        writer.Decimal(more);
         writer.Write(" more time(s)");
     }
 
     /// <summary>"func+0x1c" like modpost, or "section+0x1c" when no function covers the place.</summary>
-    internal static void WriteDescription(TextWriter writer, in ObjectPlace place)
+    internal static void WriteDescription<TSink>(TSink writer, in ObjectPlace place) where TSink : struct, ITextSink
     {
         writer.Write(place.Function ?? place.Section);
         writer.Write("+0x");
-        TextParts.Hex(writer, place.Function is null ? place.Offset : place.FunctionOffset);
+        writer.Hex(place.Function is null ? place.Offset : place.FunctionOffset);
     }
 
-    internal static void WriteReferencedBy(TextWriter writer, in ObjectPlace place, string objectName)
+    internal static void WriteReferencedBy<TSink>(TSink writer, in ObjectPlace place, string objectName) where TSink : struct, ITextSink
     {
         writer.Write("referenced by ");
         if (place.Function is { } function)
         {
             writer.Write(function);
             writer.Write("+0x");
-            TextParts.Hex(writer, place.FunctionOffset);
+            writer.Hex(place.FunctionOffset);
             writer.Write(" (");
         }
         writer.Write(place.Section);
         writer.Write("+0x");
-        TextParts.Hex(writer, place.Offset);
+        writer.Hex(place.Offset);
         writer.Write(place.Function is null ? " in " : ") in ");
         writer.Write(objectName);
     }

@@ -21,7 +21,9 @@ internal readonly struct RelocationTarget
     public static RelocationTarget Symbol(string printableName, uint index) =>
         printableName.Length == 0 ? new(Form.UnnamedSymbol, null, index) : new(Form.Symbol, printableName, 0);
 
-    public void WriteTo(TextWriter writer)
+    public void WriteTo(TextWriter writer) => WriteTo(new WriterSink(writer));
+
+    public void WriteTo<TSink>(TSink writer) where TSink : struct, ITextSink
     {
         switch (_form)
         {
@@ -32,7 +34,7 @@ internal readonly struct RelocationTarget
                     break;
                 }
                 writer.Write("address 0x");
-                TextParts.Hex(writer, (ulong)_value);
+                writer.Hex((ulong)_value);
                 break;
             case Form.Section:
                 writer.Write("section ");
@@ -40,7 +42,7 @@ internal readonly struct RelocationTarget
                 if (_value != 0)
                 {
                     writer.Write(_value > 0 ? "+0x" : "-0x");
-                    TextParts.Hex(writer, _value > 0 ? (ulong)_value : (ulong)-_value);
+                    writer.Hex(_value > 0 ? (ulong)_value : (ulong)-_value);
                 }
                 break;
             case Form.Symbol:
@@ -50,7 +52,7 @@ internal readonly struct RelocationTarget
                 break;
             default:
                 writer.Write("'symbol #");
-                TextParts.Decimal(writer, _value);
+                writer.Decimal(_value);
                 writer.Write('\'');
                 break;
         }

@@ -38,3 +38,29 @@ internal static class TextParts
         return writer.ToString();
     }
 }
+
+/// <summary>
+/// Where a finding's text goes, piece by piece. Writers of finding text are generic over a struct sink, so writing into a
+/// <see cref="ListingText"/> (the CLI's listing) is direct calls the compiler inlines, while any other
+/// <see cref="TextWriter"/> (<see cref="WriterSink"/>) gets the same text from the same code.
+/// </summary>
+internal interface ITextSink
+{
+    void Write(string? text);
+    void Write(ReadOnlySpan<char> text);
+    void Write(char c);
+    /// <summary>Lowercase hexadecimal digits, no prefix.</summary>
+    void Hex(ulong value);
+    void Decimal(long value);
+}
+
+/// <summary>An <see cref="ITextSink"/> over any <see cref="TextWriter"/>.</summary>
+internal readonly struct WriterSink(TextWriter writer) : ITextSink
+{
+    public void Write(string? text) => writer.Write(text);
+    public void Write(ReadOnlySpan<char> text) => writer.Write(text);
+    public void Write(char c) => writer.Write(c);
+    public void Hex(ulong value) => TextParts.Hex(writer, value);
+    public void Decimal(long value) => TextParts.Decimal(writer, value);
+}
+

@@ -9,7 +9,21 @@ namespace PicGuard.Rules;
 /// </summary>
 /// <remarks>All numbers (rule number, the object's ordinal in its set), so a lookup hashes no strings.</remarks>
 internal readonly record struct FindingKey(
-    int Rule, int Object, uint Type = 0, uint SymbolTable = 0, uint Symbol = 0, long Addend = 0, int Section = -1, ulong Offset = 0, string? Text = null);
+    int Rule, int Object, uint Type = 0, uint SymbolTable = 0, uint Symbol = 0, long Addend = 0, int Section = -1, ulong Offset = 0, string? Text = null)
+{
+    /// <summary>The numbers mixed by multiplication, the text's hash only when there is one: a lookup per finding hashes this.</summary>
+    public override int GetHashCode()
+    {
+        ulong h = ((ulong)(uint)Rule << 32 | Type) * 0x9E3779B97F4A7C15UL
+            ^ ((ulong)Symbol << 24 ^ (ulong)Addend ^ Offset ^ (ulong)(uint)Section << 44 ^ (ulong)(uint)Object << 8 ^ (ulong)SymbolTable << 56) * 0xC2B2AE3D27D4EB4FUL;
+        int hash = (int)(h >> 32) ^ (int)h;
+        return Text is null ? hash : hash ^ Text.GetHashCode();
+    }
+
+    public bool Equals(FindingKey other) =>
+        Rule == other.Rule && Object == other.Object && Type == other.Type && SymbolTable == other.SymbolTable && Symbol == other.Symbol
+        && Addend == other.Addend && Section == other.Section && Offset == other.Offset && string.Equals(Text, other.Text, StringComparison.Ordinal);
+}
 
 /// <summary>
 /// Collects findings: keeps only the rules asked for, sets suppressed findings aside, collapses identical
@@ -38,7 +52,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     public enum Admission { Listed, Suppressed, Omitted }
 
     /// <summary>
-    /// Whether a listed relocation finding is handed over as a value (<see cref="Complete(in FindingKey, in RelocationFinding)"/>),
+    /// Whether a listed relocation finding is handed over as a value (<see cref="Complete(int, in RelocationFinding)"/>),
     /// kept in its group and written as text when the set is written out: the set is a one-object file's, and its
     /// findings are wanted as text (<see cref="CheckOptions.ListsText"/>). A listed finding then costs no object at all.
     /// </summary>
@@ -90,12 +104,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     private const int KeyBitWords = 64;
     [ThreadStatic] private static ulong[]? t_spareKeyBits;
 
-    private static int KeyBit(in FindingKey key)
-    {
-        ulong h = ((ulong)(uint)key.Rule << 32 | key.Type) * 0x9E3779B97F4A7C15UL
-            ^ ((ulong)key.Symbol << 24 ^ (ulong)key.Addend ^ key.Offset ^ (ulong)(uint)key.Section << 44 ^ (ulong)(uint)key.Object << 8 ^ (ulong)key.SymbolTable << 56 ^ (ulong)(key.Text?.Length ?? 0)) * 0xC2B2AE3D27D4EB4FUL;
-        return (int)(h >> 52); // the top 12 bits: 0 … 4095
-    }
+    private static int KeyBit(in FindingKey key) => (int)((uint)key.GetHashCode() * 2654435769u >> 20); // 0 … 4095
 
     private bool MayHave(in FindingKey key)
     {
@@ -158,12 +167,17 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
 
     /// <summary>
     /// True when an identical finding is already here: it is counted, and <paramref name="wantsPlace"/> says whether
-    /// the listed finding still shows extra places (the caller then hands the place, or its "referenced by" text, to <see cref="AddPlace(in FindingKey, in ObjectPlace)"/>).
+    /// the listed finding still shows extra places (the caller then hands the place, or its "referenced by" text, to <see cref="AddPlace(int, in ObjectPlace)"/>).
     /// </summary>
-    public bool Repeat(in FindingKey key, int occurrences, out bool wantsPlace)
+    public bool Repeat(in FindingKey key, int occurrences, out bool wantsPlace) => Repeat(key, occurrences, out _, out wantsPlace);
+
+    /// <inheritdoc cref="Repeat(in FindingKey, int, out bool)"/>
+    /// <param name="at">The identical finding's group, for <see cref="AddPlace(int, in ObjectPlace)"/>.</param>
+    public bool Repeat(in FindingKey key, int occurrences, out int at, out bool wantsPlace)
     {
         wantsPlace = false;
-        if (!MayHave(key) || !_groups.TryGetValue(key, out int at)) return false;
+        at = -1;
+        if (!MayHave(key) || !_groups.TryGetValue(key, out at)) return false;
         ref var group = ref GroupAt(at);
         group.Count += occurrences;
         wantsPlace = group.Listed && group.By is null && group.Shown < PlacesShown;
@@ -178,9 +192,8 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     }
 
     /// <summary>As <see cref="AddPlace(in FindingKey, string?)"/> for a relocation finding: the place, formatted only when written.</summary>
-    public void AddPlace(in FindingKey key, in ObjectPlace place)
+    public void AddPlace(int at, in ObjectPlace place)
     {
-        if (!_groups.TryGetValue(key, out int at)) return;
         ref var group = ref GroupAt(at);
         group.Repeated[group.Repeats++] = place; // Repeat asks for no more than PlacesShown
     }
@@ -193,6 +206,15 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     /// </summary>
     public Admission Admit(in FindingKey key, string code, Severity severity, string? symbol, string? section, string file, int occurrences = 1) =>
         Admit(key, code, severity, symbol, section, file, occurrences, keyed: true);
+
+    /// <inheritdoc cref="Admit(in FindingKey, string, Severity, string?, string?, string, int)"/>
+    /// <param name="at">The new group of a listed or suppressed finding, for <see cref="Complete(int, in RelocationFinding)"/>.</param>
+    public Admission Admit(in FindingKey key, string code, Severity severity, string? symbol, string? section, string file, out int at)
+    {
+        var admission = Admit(key, code, severity, symbol, section, file, 1, keyed: true);
+        at = admission == Admission.Omitted ? -1 : _order.Count - 1;
+        return admission;
+    }
 
     /// <param name="keyed">False for a finding nothing can repeat (<see cref="Append"/>): it is listed without a key in the table.</param>
     private Admission Admit(in FindingKey key, string code, Severity severity, string? symbol, string? section, string file, int occurrences, bool keyed)
@@ -247,17 +269,20 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     /// The built form of a listed or suppressed finding. <paramref name="owned"/>: the caller built it for this set alone,
     /// so its count and its repeats' places are set on it in place when the set is written out.
     /// </summary>
-    public void Complete(in FindingKey key, Diagnostic finding, bool owned = false)
+    public void Complete(in FindingKey key, Diagnostic finding, bool owned = false) => Complete(_groups[key], finding, owned);
+
+    /// <inheritdoc cref="Complete(in FindingKey, Diagnostic, bool)"/>
+    public void Complete(int at, Diagnostic finding, bool owned = false)
     {
-        ref var group = ref GroupAt(_groups[key]);
+        ref var group = ref GroupAt(at);
         group.Diagnostic = finding;
         group.Owned = owned;
     }
 
     /// <summary>A listed relocation finding as a value, for a set that <see cref="ListsText"/>: written as text, never an object.</summary>
-    public void Complete(in FindingKey key, in RelocationFinding finding)
+    public void Complete(int at, in RelocationFinding finding)
     {
-        ref var group = ref GroupAt(_groups[key]);
+        ref var group = ref GroupAt(at);
         group.Finding = finding;
         group.HasFinding = true;
     }

@@ -725,14 +725,14 @@ internal sealed class ObjectChecker
         bool messageNamesOffset = check == RelocationCheck.Overflow || check == RelocationCheck.NotAcceptedByLoader && _loader!.ErrorNamesOffset;
         var key = new FindingKey(rule.Number, _objectOrdinal, r.Type, relocationSection.Link, r.SymbolIndex, sectionSymbol ? r.Addend : 0,
             messageNamesSection ? patched.Index : -1, messageNamesOffset ? r.Offset : 0);
-        if (_findings.Repeat(key, 1, out bool wantsPlace))
+        if (_findings.Repeat(key, 1, out int group, out bool wantsPlace))
         {
-            if (wantsPlace) _findings.AddPlace(key, PlaceOf(patched, r.Offset));
+            if (wantsPlace) _findings.AddPlace(group, PlaceOf(patched, r.Offset));
             return;
         }
         string? symbol = _findings.HasSuppressions ? SymbolName(relocationSection, r, out _) : null;
         string? sectionName = _findings.HasSuppressions ? _elf.SectionName(patched) : null;
-        var admission = _findings.Admit(key, rule.Code, severity, symbol, sectionName, _path);
+        var admission = _findings.Admit(key, rule.Code, severity, symbol, sectionName, _path, out group);
         if (admission == FindingSet.Admission.Omitted) return; // counted only
         symbol = SymbolName(relocationSection, r, out var target);
 
@@ -751,9 +751,9 @@ internal sealed class ObjectChecker
             place, source, instruction, FixLine(parts.Row?.Fix ?? MachineFixes.For(rule.Code, _elf.Machine) ?? rule.Fix), symbol);
         // A listing written as text keeps the value until it writes it; otherwise it becomes a Diagnostic now.
         if (listed && _findings.ListsText)
-            _findings.Complete(key, finding);
+            _findings.Complete(group, finding);
         else
-            _findings.Complete(key, new Diagnostic(finding, severity), owned: true);
+            _findings.Complete(group, new Diagnostic(finding, severity), owned: true);
     }
 
     /// <summary>"fix: …" for a rule's or an instrumentation row's fix, built once per text.</summary>
