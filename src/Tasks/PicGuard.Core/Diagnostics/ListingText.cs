@@ -41,6 +41,14 @@ internal sealed class ListingText : TextWriter
         public void Write(char c) => text.Append(c);
         public void Hex(ulong value) => text.AppendHex(value);
         public void Decimal(long value) => text.AppendDecimal(value);
+        public void WriteUtf8(ReadOnlySpan<byte> value) => text.AppendUtf8(value);
+    }
+
+    private void AppendUtf8(ReadOnlySpan<byte> value)
+    {
+        if (_buffer.Length - _length < value.Length) Grow(value.Length);
+        value.CopyTo(_buffer.AsSpan(_length));
+        _length += value.Length;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]

@@ -5,9 +5,10 @@ using PicGuard.Rules;
 namespace PicGuard.Diagnostics;
 
 /// <summary>A place in an object as a value: <see cref="ObjectLocation"/>'s parts, with no object of their own.</summary>
-internal readonly record struct ObjectPlace(string Section, ulong Offset, string? Function, ulong FunctionOffset)
+/// <remarks>The function's name may be bytes of the object (<see cref="NameText"/>), for a listing written as text.</remarks>
+internal readonly record struct ObjectPlace(string Section, ulong Offset, NameText Function, ulong FunctionOffset)
 {
-    public ObjectLocation ToLocation() => new(Section, Offset, Function, FunctionOffset);
+    public ObjectLocation ToLocation() => new(Section, Offset, Function.Text, FunctionOffset);
 }
 
 /// <summary>
@@ -46,11 +47,9 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
     public void WriteTo<TSink>(TSink writer, Severity severity, ReadOnlySpan<ObjectPlace> repeats, int more) where TSink : struct, ITextSink
     {
         writer.Write(objectName);
-        writer.Write(": ");
-        writer.Write(Diagnostic.SeverityWord(severity));
-        writer.Write(' ');
+        writer.WriteUtf8(severity switch { Severity.Error => ": error "u8, Severity.Warning => ": warning "u8, _ => ": message "u8 });
         writer.Write(rule.Code);
-        writer.Write(": ");
+        writer.WriteUtf8(": "u8);
         WriteMessage(writer);
         WriteContext(writer, repeats, more);
         writer.Write('\n');
@@ -68,11 +67,11 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
         {
             // The template most findings have, written without reading it.
             writer.Write(kind);
-            writer.Write(" relocation ");
+            writer.WriteUtf8(" relocation "u8);
             writer.Write(type);
-            writer.Write(" against ");
+            writer.WriteUtf8(" against "u8);
             target.WriteTo(writer);
-            writer.Write(executable ? " in executable section " : " in section ");
+            writer.WriteUtf8(executable ? " in executable section "u8 : " in section "u8);
             writer.Write(place.Section);
             if (note is not null) writer.Write(note);
             return;
@@ -94,7 +93,7 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
                 case "kind": writer.Write(kind); break;
                 case "type": writer.Write(type); break;
                 case "target": target.WriteTo(writer); break;
-                case "exec": if (executable) writer.Write("executable "); break;
+                case "exec": if (executable) writer.WriteUtf8("executable "u8); break;
                 case "section": writer.Write(place.Section); break;
                 case "from": RelocationParts.WriteDescription(writer, place); break;
                 default: // not a placeholder: the brace is text
@@ -115,21 +114,17 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
 
     public void WriteContext<TSink>(TSink writer, ReadOnlySpan<ObjectPlace> repeats, int more) where TSink : struct, ITextSink
     {
-        writer.Write("\n>>> ");
-        RelocationParts.WriteReferencedBy(writer, place, objectName);
+        RelocationParts.WriteReferencedBy(writer, place, objectName, newLine: true);
         foreach (ref readonly var repeat in repeats)
-        {
-            writer.Write("\n>>> ");
-            RelocationParts.WriteReferencedBy(writer, repeat, objectName);
-        }
+            RelocationParts.WriteReferencedBy(writer, repeat, objectName, newLine: true);
         if (more > 0)
         {
-            writer.Write("\n>>> ");
+            writer.WriteUtf8("\n>>> "u8);
             RelocationParts.WriteMore(writer, more);
         }
         if (source is { } position)
         {
-            writer.Write("\n>>> source: ");
+            writer.WriteUtf8("\n>>> source: "u8);
             writer.Write(position.File);
             if (position.Line > 0)
             {
@@ -144,10 +139,10 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
         }
         if (instruction is not null)
         {
-            writer.Write("\n>>> instruction: ");
+            writer.WriteUtf8("\n>>> instruction: "u8);
             writer.Write(instruction);
         }
-        writer.Write("\n>>> ");
+        writer.WriteUtf8("\n>>> "u8);
         writer.Write(fixLine);
     }
 
@@ -253,33 +248,35 @@ internal sealed class RelocationParts(in RelocationFinding finding) : IReadOnlyL
 
     internal static void WriteMore<TSink>(TSink writer, int more) where TSink : struct, ITextSink
     {
-        writer.Write("referenced ");
+        writer.WriteUtf8("referenced "u8);
         writer.Decimal(more);
-        writer.Write(" more time(s)");
+        writer.WriteUtf8(" more time(s)"u8);
     }
 
     /// <summary>"func+0x1c" like modpost, or "section+0x1c" when no function covers the place.</summary>
     internal static void WriteDescription<TSink>(TSink writer, in ObjectPlace place) where TSink : struct, ITextSink
     {
-        writer.Write(place.Function ?? place.Section);
-        writer.Write("+0x");
-        writer.Hex(place.Function is null ? place.Offset : place.FunctionOffset);
+        if (place.Function.IsNone) writer.Write(place.Section);
+        else place.Function.WriteTo(writer);
+        writer.WriteUtf8("+0x"u8);
+        writer.Hex(place.Function.IsNone ? place.Offset : place.FunctionOffset);
     }
 
-    internal static void WriteReferencedBy<TSink>(TSink writer, in ObjectPlace place, string objectName) where TSink : struct, ITextSink
+    /// <param name="newLine">The line's "\n&gt;&gt;&gt; " first, as a context line is written.</param>
+    internal static void WriteReferencedBy<TSink>(TSink writer, in ObjectPlace place, string objectName, bool newLine = false) where TSink : struct, ITextSink
     {
-        writer.Write("referenced by ");
-        if (place.Function is { } function)
+        writer.WriteUtf8(newLine ? "\n>>> referenced by "u8 : "referenced by "u8);
+        if (!place.Function.IsNone)
         {
-            writer.Write(function);
-            writer.Write("+0x");
+            place.Function.WriteTo(writer);
+            writer.WriteUtf8("+0x"u8);
             writer.Hex(place.FunctionOffset);
-            writer.Write(" (");
+            writer.WriteUtf8(" ("u8);
         }
         writer.Write(place.Section);
-        writer.Write("+0x");
+        writer.WriteUtf8("+0x"u8);
         writer.Hex(place.Offset);
-        writer.Write(place.Function is null ? " in " : ") in ");
+        writer.WriteUtf8(place.Function.IsNone ? " in "u8 : ") in "u8);
         writer.Write(objectName);
     }
 }

@@ -6,20 +6,20 @@ internal readonly struct RelocationTarget
     private enum Form : byte { Address, Section, Symbol, UnnamedSymbol }
 
     private readonly Form _form;
-    private readonly string? _name;
+    private readonly NameText _name;
     private readonly long _value; // the addend (address, section) or the symbol's index (unnamed symbol)
 
-    private RelocationTarget(Form form, string? name, long value) => (_form, _name, _value) = (form, name, value);
+    private RelocationTarget(Form form, NameText name, long value) => (_form, _name, _value) = (form, name, value);
 
     /// <summary>No symbol: the addend is the address.</summary>
-    public static RelocationTarget Address(long addend) => new(Form.Address, null, addend);
+    public static RelocationTarget Address(long addend) => new(Form.Address, default, addend);
 
     /// <summary>A section symbol: the section's name and the addend into it.</summary>
     public static RelocationTarget Section(string name, long addend) => new(Form.Section, name, addend);
 
     /// <summary>A named symbol (already printable), or its index when the name is empty.</summary>
-    public static RelocationTarget Symbol(string printableName, uint index) =>
-        printableName.Length == 0 ? new(Form.UnnamedSymbol, null, index) : new(Form.Symbol, printableName, 0);
+    public static RelocationTarget Symbol(NameText printableName, uint index) =>
+        printableName.IsEmpty ? new(Form.UnnamedSymbol, default, index) : new(Form.Symbol, printableName, 0);
 
     public void WriteTo(TextWriter writer) => WriteTo(new WriterSink(writer));
 
@@ -30,28 +30,28 @@ internal readonly struct RelocationTarget
             case Form.Address:
                 if (_value == 0)
                 {
-                    writer.Write("address 0");
+                    writer.WriteUtf8("address 0"u8);
                     break;
                 }
-                writer.Write("address 0x");
+                writer.WriteUtf8("address 0x"u8);
                 writer.Hex((ulong)_value);
                 break;
             case Form.Section:
-                writer.Write("section ");
-                writer.Write(_name);
+                writer.WriteUtf8("section "u8);
+                _name.WriteTo(writer);
                 if (_value != 0)
                 {
-                    writer.Write(_value > 0 ? "+0x" : "-0x");
+                    writer.WriteUtf8(_value > 0 ? "+0x"u8 : "-0x"u8);
                     writer.Hex(_value > 0 ? (ulong)_value : (ulong)-_value);
                 }
                 break;
             case Form.Symbol:
                 writer.Write('\'');
-                writer.Write(_name);
+                _name.WriteTo(writer);
                 writer.Write('\'');
                 break;
             default:
-                writer.Write("'symbol #");
+                writer.WriteUtf8("'symbol #"u8);
                 writer.Decimal(_value);
                 writer.Write('\'');
                 break;

@@ -52,6 +52,8 @@ internal interface ITextSink
     /// <summary>Lowercase hexadecimal digits, no prefix.</summary>
     void Hex(ulong value);
     void Decimal(long value);
+    /// <summary>Text already in UTF-8 (<see cref="NameText"/>).</summary>
+    void WriteUtf8(ReadOnlySpan<byte> text);
 }
 
 /// <summary>An <see cref="ITextSink"/> over any <see cref="TextWriter"/>.</summary>
@@ -62,5 +64,45 @@ internal readonly struct WriterSink(TextWriter writer) : ITextSink
     public void Write(char c) => writer.Write(c);
     public void Hex(ulong value) => TextParts.Hex(writer, value);
     public void Decimal(long value) => TextParts.Decimal(writer, value);
+    public void WriteUtf8(ReadOnlySpan<byte> text)
+    {
+        Span<char> chars = text.Length <= 256 ? stackalloc char[text.Length] : new char[text.Length];
+        writer.Write(chars[..System.Text.Encoding.UTF8.GetChars(text, chars)]);
+    }
+}
+
+/// <summary>
+/// A name as finding text writes it: a string, or the bytes of an ELF string table that are already the text (printable
+/// ASCII), held while the object's data is in memory, for a listing written as text (<see cref="CheckOptions.ListsText"/>),
+/// which then makes no string of a symbol's or function's name. <c>default</c> is no name.
+/// </summary>
+internal readonly struct NameText
+{
+    private readonly string? _text;
+    private readonly ReadOnlyMemory<byte> _ascii;
+
+    private NameText(string? text, ReadOnlyMemory<byte> ascii) => (_text, _ascii) = (text, ascii);
+
+    public static implicit operator NameText(string? text) => new(text, default);
+
+    /// <summary>The bytes of a name, as the text itself when they are printable ASCII; otherwise null (decode the name instead).</summary>
+    public static NameText? Ascii(ReadOnlyMemory<byte> bytes) =>
+        bytes.Length > 0 && bytes.Span.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7e) < 0 ? new NameText(null, bytes) : null;
+
+    /// <summary>No name (<c>default</c>).</summary>
+    public bool IsNone => _text is null && _ascii.IsEmpty;
+
+    public bool IsEmpty => _text is null ? _ascii.IsEmpty : _text.Length == 0;
+
+    /// <summary>The name as a string (made here for bytes); null for no name.</summary>
+    public string? Text => _text ?? (_ascii.IsEmpty ? null : System.Text.Encoding.ASCII.GetString(_ascii.Span));
+
+    public void WriteTo<TSink>(TSink writer) where TSink : struct, ITextSink
+    {
+        if (_text is not null) writer.Write(_text);
+        else writer.WriteUtf8(_ascii.Span);
+    }
+
+    public override string ToString() => Text ?? "";
 }
 

@@ -112,6 +112,18 @@ public sealed class ElfSymbolTable
         return _file.Data.Span.Slice((int)_strings.Offset + (int)name, (int)(_strings.Size - name));
     }
 
+    /// <summary>
+    /// The symbol's name as bytes of the file, up to its NUL, without allocating (valid while the file's data is); empty
+    /// when there is no name, or it is out of range or unterminated (<see cref="Name"/> says which).
+    /// </summary>
+    internal ReadOnlyMemory<byte> NameMemory(in ElfSymbol symbol)
+    {
+        if (symbol.NameOffset == 0 || symbol.NameOffset >= _strings.Size) return default;
+        var rest = _file.Data.Slice((int)_strings.Offset + (int)symbol.NameOffset, (int)(_strings.Size - symbol.NameOffset));
+        int end = rest.Span.IndexOf((byte)0);
+        return end < 0 ? default : rest[..end];
+    }
+
     /// <summary>The symbol's name without allocating; empty when the name is out of range.</summary>
     public ReadOnlySpan<byte> NameBytes(in ElfSymbol symbol)
     {

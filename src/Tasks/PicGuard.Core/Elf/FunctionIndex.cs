@@ -123,6 +123,27 @@ public sealed class FunctionIndex
     /// <remarks>The nearest symbol at or below the place wins; among symbols at the same value, the last in sort order.</remarks>
     public (string? Name, ulong Offset) Containing(uint section, ulong value)
     {
+        int at = Find(section, value, out ulong offset);
+        return at < 0 ? (null, 0) : (NameAt(at), offset);
+    }
+
+    /// <summary>
+    /// As <see cref="Containing"/>, with the name as the bytes of the file when they are already its text (printable ASCII),
+    /// for a listing written while the object's data is in memory: no string is made of it.
+    /// </summary>
+    internal (Diagnostics.NameText Name, ulong Offset) ContainingText(uint section, ulong value)
+    {
+        int at = Find(section, value, out ulong offset);
+        if (at < 0) return (default, 0);
+        if (_names[at] is null && Diagnostics.NameText.Ascii(_table!.NameMemory(_table[_symbols[at].Symbol])) is { } bytes)
+            return (bytes, offset);
+        return (NameAt(at), offset);
+    }
+
+    /// <summary>The index of the entry that names the place, or -1.</summary>
+    private int Find(uint section, ulong value, out ulong offset)
+    {
+        offset = 0;
         // Last entry at or before (section, value).
         int lo = 0, hi = _count - 1, last = -1;
         while (lo <= hi)
@@ -144,9 +165,10 @@ public sealed class FunctionIndex
             var e = _symbols[i];
             if (e.Section != section) break;
             if (e.Size != 0 && value - e.Value >= e.Size) continue;
-            return (NameAt(i), value - e.Value);
+            offset = value - e.Value;
+            return i;
         }
-        return (null, 0);
+        return -1;
     }
 
     /// <summary>Names of the symbols in a section, in address order.</summary>

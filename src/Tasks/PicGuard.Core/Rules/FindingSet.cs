@@ -279,6 +279,9 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
         group.Owned = owned;
     }
 
+    /// <summary>Whether group <paramref name="at"/>'s finding is kept as a value and written as text (its places may be too).</summary>
+    public bool IsText(int at) => GroupAt(at).HasFinding;
+
     /// <summary>A listed relocation finding as a value, for a set that <see cref="ListsText"/>: written as text, never an object.</summary>
     public void Complete(int at, in RelocationFinding finding)
     {

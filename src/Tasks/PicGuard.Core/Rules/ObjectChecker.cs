@@ -652,12 +652,17 @@ internal sealed class ObjectChecker
     private (ObjectLocation Location, SourcePosition? Source) Place(ElfSection patched, ulong rawOffset) =>
         (PlaceOf(patched, rawOffset).ToLocation(), Source(patched, rawOffset));
 
-    /// <summary>Section, offset and function of a place, as a value.</summary>
-    private ObjectPlace PlaceOf(in ElfSection patched, ulong rawOffset)
+    /// <summary>
+    /// Section, offset and function of a place, as a value. For a finding listed as text (<paramref name="asText"/>) the
+    /// function's name stays bytes of the object: it is written before the object's data goes.
+    /// </summary>
+    private ObjectPlace PlaceOf(in ElfSection patched, ulong rawOffset, bool asText = false)
     {
         string sectionName = _elf.SectionName(patched);
         ulong offset = _linked && rawOffset >= patched.Address ? rawOffset - patched.Address : rawOffset;
-        var (function, functionOffset) = Functions().Containing((uint)patched.Index, rawOffset);
+        var (function, functionOffset) = asText
+            ? Functions().ContainingText((uint)patched.Index, rawOffset)
+            : Functions().Containing((uint)patched.Index, rawOffset);
         return new ObjectPlace(sectionName, offset, function, functionOffset);
     }
 
@@ -682,12 +687,22 @@ internal sealed class ObjectChecker
     /// <summary>The rule's message template for a relocation finding (null: the generic one), its placeholders not yet filled.</summary>
     private string? Template(RelocationCheck check, in MessageParts parts, uint type, in ElfSection patched, ulong offset) => check switch
     {
-        RelocationCheck.InstrumentationTarget => $"{RelocationVerb(parts.Kind)} instrumentation entry {{target}}, emitted by {parts.Row!.ProducedBy}",
+        RelocationCheck.InstrumentationTarget => InstrumentationTemplate(parts.Row!, parts.Kind),
         RelocationCheck.Confinement => $"section mismatch in reference: {{from}} (section: {{section}}) -> {parts.Outside!.Value.Name} (section: {parts.Outside.Value.Section})",
         RelocationCheck.NotAcceptedByLoader => LoaderMessage(type, patched, offset),
         RelocationCheck.Overflow => parts.Overflow,
         _ => null,
     };
+
+    /// <summary>PG0005's message template for a row and a kind of reference, made once per row and verb.</summary>
+    private static string InstrumentationTemplate(InstrumentationSymbol row, RelocationKind kind)
+    {
+        var templates = InstrumentationTemplates.GetValue(row, static r => new string[2]);
+        int verb = kind is RelocationKind.PltCall ? 0 : 1;
+        return templates[verb] ??= $"{RelocationVerb(kind)} instrumentation entry {{target}}, emitted by {row.ProducedBy}";
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<InstrumentationSymbol, string?[]> InstrumentationTemplates = new();
 
     /// <summary>PG0006's message: the type, what the loader of the object's machine does, and its own error for this relocation.</summary>
     private string LoaderMessage(uint type, in ElfSection patched, ulong offset)
@@ -727,21 +742,25 @@ internal sealed class ObjectChecker
             messageNamesSection ? patched.Index : -1, messageNamesOffset ? r.Offset : 0);
         if (_findings.Repeat(key, 1, out int group, out bool wantsPlace))
         {
-            if (wantsPlace) _findings.AddPlace(group, PlaceOf(patched, r.Offset));
+            if (wantsPlace) _findings.AddPlace(group, PlaceOf(patched, r.Offset, asText: _findings.IsText(group)));
             return;
         }
         string? symbol = _findings.HasSuppressions ? SymbolName(relocationSection, r, out _) : null;
         string? sectionName = _findings.HasSuppressions ? _elf.SectionName(patched) : null;
         var admission = _findings.Admit(key, rule.Code, severity, symbol, sectionName, _path, out group);
         if (admission == FindingSet.Admission.Omitted) return; // counted only
-        symbol = SymbolName(relocationSection, r, out var target);
-
-        var place = PlaceOf(patched, r.Offset);
-        // Listed: the parts that cost too, the source line and the instruction (a suppressed finding goes without them).
         bool listed = admission == FindingSet.Admission.Listed;
+        bool listedAsText = listed && _findings.ListsText;
+        // A listing written as text needs no symbol name of its own, and names the target by the object's bytes.
+        RelocationTarget target;
+        if (listedAsText) target = TargetText(relocationSection, r);
+        else symbol = SymbolName(relocationSection, r, out target);
+
+        var place = PlaceOf(patched, r.Offset, listedAsText);
+        // Listed: the parts that cost too, the source line and the instruction (a suppressed finding goes without them).
         var source = listed ? Source(patched, r.Offset) : null;
         string? instruction = listed && patched.IsExecutable
-            ? (_sites ??= new SiteDecoder(_elf)).At(patched, place.Offset, place.Function is null ? 0 : place.Offset - place.FunctionOffset, relocationSection, index)
+            ? (_sites ??= new SiteDecoder(_elf)).At(patched, place.Offset, place.Function.IsNone ? 0 : place.Offset - place.FunctionOffset, relocationSection, index)
             : null;
         // Message and context lines stay parts (template, names, place) until written or read: a value, no strings.
         var finding = new RelocationFinding(rule, _path, _objectName,
@@ -750,7 +769,7 @@ internal sealed class ObjectChecker
             parts.AcceptedByLoader ? AcceptedNote(type, place.Section) : null,
             place, source, instruction, FixLine(parts.Row?.Fix ?? MachineFixes.For(rule.Code, _elf.Machine) ?? rule.Fix), symbol);
         // A listing written as text keeps the value until it writes it; otherwise it becomes a Diagnostic now.
-        if (listed && _findings.ListsText)
+        if (listedAsText)
             _findings.Complete(group, finding);
         else
             _findings.Complete(group, new Diagnostic(finding, severity), owned: true);
@@ -787,6 +806,23 @@ internal sealed class ObjectChecker
         string name = symbols.Name(symbol);
         target = RelocationTarget.Symbol(PrintableName.Of(name), r.SymbolIndex);
         return name;
+    }
+
+    /// <summary>
+    /// As <see cref="SymbolName"/>'s target, with a symbol's name as the bytes of the object when they are already its
+    /// text (printable ASCII), for a listing written while the object's data is in memory: no string is made of it.
+    /// </summary>
+    private RelocationTarget TargetText(ElfSection relocationSection, ElfRelocation r)
+    {
+        if (r.SymbolIndex != 0 && relocationSection.Link != 0)
+        {
+            var symbols = Symbols(relocationSection.Link);
+            var symbol = symbols[r.SymbolIndex];
+            if (symbol.Type != ElfSymbolType.Section && NameText.Ascii(symbols.NameMemory(symbol)) is { } name)
+                return RelocationTarget.Symbol(name, r.SymbolIndex);
+        }
+        _ = SymbolName(relocationSection, r, out var target);
+        return target;
     }
 
     /// <summary>The target as text, for messages built whole (overflows).</summary>
