@@ -11,17 +11,24 @@ namespace PicGuard.Rules;
 internal readonly record struct FindingKey(
     int Rule, int Object, uint Type = 0, uint SymbolTable = 0, uint Symbol = 0, long Addend = 0, int Section = -1, ulong Offset = 0, string? Text = null)
 {
-    /// <summary>The numbers mixed by multiplication, the text's hash only when there is one: a lookup per finding hashes this.</summary>
-    public override int GetHashCode()
+    /// <summary>
+    /// The numbers mixed by multiplication, the text's hash only when there is one; made with the key, since every
+    /// finding past the first is looked up by it twice (<see cref="FindingSet"/>'s key filter, then its table).
+    /// </summary>
+    private readonly int _hash = Hash(Rule, Object, Type, SymbolTable, Symbol, Addend, Section, Offset, Text);
+
+    private static int Hash(int rule, int obj, uint type, uint symbolTable, uint symbol, long addend, int section, ulong offset, string? text)
     {
-        ulong h = ((ulong)(uint)Rule << 32 | Type) * 0x9E3779B97F4A7C15UL
-            ^ ((ulong)Symbol << 24 ^ (ulong)Addend ^ Offset ^ (ulong)(uint)Section << 44 ^ (ulong)(uint)Object << 8 ^ (ulong)SymbolTable << 56) * 0xC2B2AE3D27D4EB4FUL;
+        ulong h = ((ulong)(uint)rule << 32 | type) * 0x9E3779B97F4A7C15UL
+            ^ ((ulong)symbol << 24 ^ (ulong)addend ^ offset ^ (ulong)(uint)section << 44 ^ (ulong)(uint)obj << 8 ^ (ulong)symbolTable << 56) * 0xC2B2AE3D27D4EB4FUL;
         int hash = (int)(h >> 32) ^ (int)h;
-        return Text is null ? hash : hash ^ Text.GetHashCode();
+        return text is null ? hash : hash ^ text.GetHashCode();
     }
 
+    public override int GetHashCode() => _hash;
+
     public bool Equals(FindingKey other) =>
-        Rule == other.Rule && Object == other.Object && Type == other.Type && SymbolTable == other.SymbolTable && Symbol == other.Symbol
+        _hash == other._hash && Rule == other.Rule && Object == other.Object && Type == other.Type && SymbolTable == other.SymbolTable && Symbol == other.Symbol
         && Addend == other.Addend && Section == other.Section && Offset == other.Offset && string.Equals(Text, other.Text, StringComparison.Ordinal);
 }
 
@@ -112,6 +119,37 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
         int bit = KeyBit(key);
         return (bits[bit >> 6] & 1UL << bit) != 0;
     }
+
+    /// <summary>
+    /// The same for the key's plain numbers alone (rule, object, type, symbol, the section its message names), leaving
+    /// out what needs the symbol read (a section symbol's addend) or varies by place (an offset): a finding whose bit is
+    /// clear here is identical to no finding here (<see cref="MayRepeat"/>).
+    /// </summary>
+    private ulong[]? _plainKeyBits = TakeSpare(ref t_sparePlainKeyBits);
+    [ThreadStatic] private static ulong[]? t_sparePlainKeyBits;
+
+    private static int PlainKeyBit(int rule, int obj, uint type, uint symbolTable, uint symbol, int section)
+    {
+        ulong h = ((ulong)(uint)rule << 32 | type) * 0x9E3779B97F4A7C15UL
+            ^ ((ulong)symbol << 24 ^ (ulong)(uint)section << 44 ^ (ulong)(uint)obj << 8 ^ (ulong)symbolTable << 56) * 0xC2B2AE3D27D4EB4FUL;
+        return (int)(h >> 52); // the top 12 bits: 0 … 4095
+    }
+
+    /// <summary>
+    /// False when no finding here can be identical to one with these numbers: it is the first of its kind here. True when one may be.
+    /// </summary>
+    public bool MayRepeat(int rule, int obj, uint type, uint symbolTable, uint symbol, int section)
+    {
+        if (_plainKeyBits is not { } bits) return false;
+        int bit = PlainKeyBit(rule, obj, type, symbolTable, symbol, section);
+        return (bits[bit >> 6] & 1UL << bit) != 0;
+    }
+
+    /// <summary>
+    /// A finding that is no repeat would only be counted (<see cref="Admit"/> says Omitted for it): nothing suppresses,
+    /// and the set lists no more.
+    /// </summary>
+    public bool CountsOnly => options.Suppressions.Count == 0 && (options.CountOnly || _listed >= _listLimit);
 
     private ref Group GroupAt(int at) => ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_order)[at];
 
@@ -239,6 +277,8 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
             _groups[key] = _order.Count;
             int bit = KeyBit(key);
             (_keyBits ??= new ulong[KeyBitWords])[bit >> 6] |= 1UL << bit;
+            bit = PlainKeyBit(key.Rule, key.Object, key.Type, key.SymbolTable, key.Symbol, key.Section);
+            (_plainKeyBits ??= new ulong[KeyBitWords])[bit >> 6] |= 1UL << bit;
         }
         _order.Add(new Group(severity, occurrences) { By = by });
         if (by is not null) return Admission.Suppressed;
@@ -352,6 +392,12 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
             Array.Clear(bits);
             t_spareKeyBits ??= bits;
             _keyBits = null;
+        }
+        if (_plainKeyBits is { } plainBits)
+        {
+            Array.Clear(plainBits);
+            t_sparePlainKeyBits ??= plainBits;
+            _plainKeyBits = null;
         }
         // Kept for the next set on this thread unless it grew large (one huge object should not pin its table).
         if (_groups.EnsureCapacity(0) <= 4096 && t_spareGroups is null)

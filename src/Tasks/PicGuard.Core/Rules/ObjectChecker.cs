@@ -729,7 +729,6 @@ internal sealed class ObjectChecker
     {
         // Identical findings (same rule, type and target, and the same section where the message names it) are counted
         // without formatting anything: every call to __stack_chk_fail in an object is one finding, with its places.
-        bool sectionSymbol = r.SymbolIndex != 0 && relocationSection.Link != 0 && Symbols(relocationSection.Link).TypeOf(r.SymbolIndex) == ElfSymbolType.Section;
         var check = rule.Relocation!.Check;
         bool messageNamesSection = check switch
         {
@@ -737,9 +736,18 @@ internal sealed class ObjectChecker
             RelocationCheck.NotAcceptedByLoader => _loader!.ErrorNamesSection,
             _ => true,
         };
+        int sectionField = messageNamesSection ? patched.Index : -1;
+        // Once the set lists no more, a finding that no listed one can be identical to is only counted: known from the
+        // key's plain numbers, before the symbol's type is read or the whole key is made.
+        if (_findings.CountsOnly && !_findings.MayRepeat(rule.Number, _objectOrdinal, r.Type, relocationSection.Link, r.SymbolIndex, sectionField))
+        {
+            _findings.Tally(severity);
+            return;
+        }
+        bool sectionSymbol = r.SymbolIndex != 0 && relocationSection.Link != 0 && Symbols(relocationSection.Link).TypeOf(r.SymbolIndex) == ElfSymbolType.Section;
         bool messageNamesOffset = check == RelocationCheck.Overflow || check == RelocationCheck.NotAcceptedByLoader && _loader!.ErrorNamesOffset;
         var key = new FindingKey(rule.Number, _objectOrdinal, r.Type, relocationSection.Link, r.SymbolIndex, sectionSymbol ? r.Addend : 0,
-            messageNamesSection ? patched.Index : -1, messageNamesOffset ? r.Offset : 0);
+            sectionField, messageNamesOffset ? r.Offset : 0);
         if (_findings.Repeat(key, 1, out int group, out bool wantsPlace))
         {
             if (wantsPlace) _findings.AddPlace(group, PlaceOf(patched, r.Offset, asText: _findings.IsText(group)));
