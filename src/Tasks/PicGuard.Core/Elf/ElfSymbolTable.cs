@@ -85,6 +85,22 @@ public sealed class ElfSymbolTable
         }
     }
 
+    /// <summary>
+    /// The entries as Elf64_Sym bytes and the string table, when the file is 64-bit little-endian: the layout a pass over
+    /// every symbol can read in place rather than decode symbol by symbol. False otherwise.
+    /// </summary>
+    internal bool TryGetElf64LittleEndian(out ReadOnlySpan<byte> entries, out ReadOnlySpan<byte> strings)
+    {
+        if (!_file.Is64Bit || _file.IsBigEndian || _entrySize != 24)
+        {
+            entries = strings = default;
+            return false;
+        }
+        entries = _file.SectionData(_section)[..(Count * 24)];
+        strings = _file.SectionData(_strings);
+        return true;
+    }
+
     /// <summary>The symbol's type (st_info's low bits) alone, without decoding the rest of the entry.</summary>
     public ElfSymbolType TypeOf(uint index) => (ElfSymbolType)(RawEntry(index)[InfoOffset] & 0xf);
 

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace PicGuard.Elf;
 
 /// <summary>
@@ -35,9 +37,36 @@ public sealed class FunctionIndex
         var symbols = elf.GetSymbolTable((uint)table.Index);
         var entries = symbols.Count <= 1 ? [] : System.Buffers.ArrayPool<Entry>.Shared.Rent(symbols.Count - 1);
         int count = 0;
-        for (uint i = 1; i < (uint)symbols.Count; i++)
-            if (IsFunctionLike(symbols, i, out var s))
-                entries[count++] = new Entry(s.SectionIndex, s.Value, s.Size, i);
+        if (symbols.TryGetElf64LittleEndian(out var raw, out var strings) && strings.Length > 0 && strings[^1] == 0)
+        {
+            // Read in place: a kernel module has thousands of symbols, and most are no code. What IsFunctionLike decides,
+            // from the entry's bytes; a symbol this cannot judge alone (an extended section index, a name out of range)
+            // goes to IsFunctionLike.
+            for (int i = 1; i < symbols.Count; i++)
+            {
+                var e = raw.Slice(i * 24, 24);
+                if ((e[4] & 0xf) is not ((int)ElfSymbolType.Function or (int)ElfSymbolType.NoType or (int)ElfSymbolType.GnuIndirectFunction)) continue;
+                ushort shndx = BinaryPrimitives.ReadUInt16LittleEndian(e[6..]);
+                uint name = BinaryPrimitives.ReadUInt32LittleEndian(e);
+                if (shndx == ElfSectionIndex.Undefined || shndx >= ElfSectionIndex.LoReserve && shndx != ElfSectionIndex.ExtendedIndex) continue;
+                if (shndx == ElfSectionIndex.ExtendedIndex || name >= (uint)strings.Length)
+                {
+                    if (IsFunctionLike(symbols, (uint)i, out var s)) entries[count++] = new Entry(s.SectionIndex, s.Value, s.Size, (uint)i);
+                    continue;
+                }
+                if (name == 0) continue;
+                // The string table ends in a NUL, so the name is terminated, and its second byte is there when its first is no NUL.
+                byte first = strings[(int)name];
+                if (first == 0 || first == (byte)'$' || first == (byte)'.' && strings[(int)name + 1] == (byte)'L') continue;
+                entries[count++] = new Entry(shndx, BinaryPrimitives.ReadUInt64LittleEndian(e[8..]), BinaryPrimitives.ReadUInt64LittleEndian(e[16..]), (uint)i);
+            }
+        }
+        else
+        {
+            for (uint i = 1; i < (uint)symbols.Count; i++)
+                if (IsFunctionLike(symbols, i, out var s))
+                    entries[count++] = new Entry(s.SectionIndex, s.Value, s.Size, i);
+        }
         Sort(entries.AsSpan(0, count));
         return new FunctionIndex(entries, count, symbols);
     }
