@@ -42,6 +42,28 @@ internal sealed class ListingText : TextWriter
         public void Hex(ulong value) => text.AppendHex(value);
         public void Decimal(long value) => text.AppendDecimal(value);
         public void WriteUtf8(ReadOnlySpan<byte> value) => text.AppendUtf8(value);
+        public void WriteRecurring(string value) => text.AppendRecurring(value);
+    }
+
+    // The last recurring string written and its bytes: an object's name recurs on every line of its findings.
+    private string? _recurring;
+    private byte[] _recurringBytes = [];
+    private int _recurringLength;
+
+    private void AppendRecurring(string value)
+    {
+        if (ReferenceEquals(value, _recurring))
+        {
+            AppendUtf8(_recurringBytes.AsSpan(0, _recurringLength));
+            return;
+        }
+        int start = _length;
+        Append(value.AsSpan());
+        int length = _length - start;
+        if (_recurringBytes.Length < length) _recurringBytes = new byte[Math.Max(length, 256)];
+        _buffer.AsSpan(start, length).CopyTo(_recurringBytes);
+        _recurringLength = length;
+        _recurring = value;
     }
 
     private void AppendUtf8(ReadOnlySpan<byte> value)

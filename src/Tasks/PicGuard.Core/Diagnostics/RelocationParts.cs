@@ -46,7 +46,7 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
 
     public void WriteTo<TSink>(TSink writer, Severity severity, ReadOnlySpan<ObjectPlace> repeats, int more) where TSink : struct, ITextSink
     {
-        writer.Write(objectName);
+        writer.WriteRecurring(objectName);
         writer.WriteUtf8(severity switch { Severity.Error => ": error "u8, Severity.Warning => ": warning "u8, _ => ": message "u8 });
         writer.Write(rule.Code);
         writer.WriteUtf8(": "u8);
@@ -277,6 +277,6 @@ internal sealed class RelocationParts(in RelocationFinding finding) : IReadOnlyL
         writer.WriteUtf8("+0x"u8);
         writer.Hex(place.Offset);
         writer.WriteUtf8(place.Function.IsNone ? " in "u8 : ") in "u8);
-        writer.Write(objectName);
+        writer.WriteRecurring(objectName);
     }
 }

@@ -54,6 +54,8 @@ internal interface ITextSink
     void Decimal(long value);
     /// <summary>Text already in UTF-8 (<see cref="NameText"/>).</summary>
     void WriteUtf8(ReadOnlySpan<byte> text);
+    /// <summary>A string written again and again (an object's name, on every line of its findings): its bytes may be kept.</summary>
+    void WriteRecurring(string text);
 }
 
 /// <summary>An <see cref="ITextSink"/> over any <see cref="TextWriter"/>.</summary>
@@ -64,6 +66,8 @@ internal readonly struct WriterSink(TextWriter writer) : ITextSink
     public void Write(char c) => writer.Write(c);
     public void Hex(ulong value) => TextParts.Hex(writer, value);
     public void Decimal(long value) => TextParts.Decimal(writer, value);
+    public void WriteRecurring(string text) => writer.Write(text);
+
     public void WriteUtf8(ReadOnlySpan<byte> text)
     {
         Span<char> chars = text.Length <= 256 ? stackalloc char[text.Length] : new char[text.Length];
@@ -85,9 +89,8 @@ internal readonly struct NameText
 
     public static implicit operator NameText(string? text) => new(text, default);
 
-    /// <summary>The bytes of a name, as the text itself when they are printable ASCII; otherwise null (decode the name instead).</summary>
-    public static NameText? Ascii(ReadOnlyMemory<byte> bytes) =>
-        bytes.Length > 0 && bytes.Span.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7e) < 0 ? new NameText(null, bytes) : null;
+    /// <summary>The bytes of a name already known to be printable ASCII, as its text; null when there are none (decode the name instead).</summary>
+    public static NameText? Printable(ReadOnlyMemory<byte> bytes) => bytes.Length > 0 ? new NameText(null, bytes) : null;
 
     /// <summary>No name (<c>default</c>).</summary>
     public bool IsNone => _text is null && _ascii.IsEmpty;

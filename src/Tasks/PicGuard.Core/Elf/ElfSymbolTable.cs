@@ -129,15 +129,17 @@ public sealed class ElfSymbolTable
     }
 
     /// <summary>
-    /// The symbol's name as bytes of the file, up to its NUL, without allocating (valid while the file's data is); empty
-    /// when there is no name, or it is out of range or unterminated (<see cref="Name"/> says which).
+    /// The symbol's name as bytes of the file, up to its NUL, when every byte is printable ASCII: the name's text as it is,
+    /// without allocating (valid while the file's data is). Empty when there is no name, when it is out of range or
+    /// unterminated (<see cref="Name"/> says which), or when it holds any other byte (<see cref="Name"/> decodes it).
     /// </summary>
-    internal ReadOnlyMemory<byte> NameMemory(in ElfSymbol symbol)
+    internal ReadOnlyMemory<byte> PrintableNameMemory(in ElfSymbol symbol)
     {
         if (symbol.NameOffset == 0 || symbol.NameOffset >= _strings.Size) return default;
         var rest = _file.Data.Slice((int)_strings.Offset + (int)symbol.NameOffset, (int)(_strings.Size - symbol.NameOffset));
-        int end = rest.Span.IndexOf((byte)0);
-        return end < 0 ? default : rest[..end];
+        // One pass: the first byte that is not printable ASCII ends the name if it is the NUL.
+        int end = rest.Span.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7e);
+        return end < 0 || rest.Span[end] != 0 ? default : rest[..end];
     }
 
     /// <summary>The symbol's name without allocating; empty when the name is out of range.</summary>

@@ -164,7 +164,7 @@ public sealed class FunctionIndex
     {
         int at = Find(section, value, out ulong offset);
         if (at < 0) return (default, 0);
-        if (_names[at] is null && Diagnostics.NameText.Ascii(_table!.NameMemory(_table[_symbols[at].Symbol])) is { } bytes)
+        if (_names[at] is null && Diagnostics.NameText.Printable(_table!.PrintableNameMemory(_table[_symbols[at].Symbol])) is { } bytes)
             return (bytes, offset);
         return (NameAt(at), offset);
     }

@@ -826,7 +826,7 @@ internal sealed class ObjectChecker
         {
             var symbols = Symbols(relocationSection.Link);
             var symbol = symbols[r.SymbolIndex];
-            if (symbol.Type != ElfSymbolType.Section && NameText.Ascii(symbols.NameMemory(symbol)) is { } name)
+            if (symbol.Type != ElfSymbolType.Section && NameText.Printable(symbols.PrintableNameMemory(symbol)) is { } name)
                 return RelocationTarget.Symbol(name, r.SymbolIndex);
         }
         _ = SymbolName(relocationSection, r, out var target);
