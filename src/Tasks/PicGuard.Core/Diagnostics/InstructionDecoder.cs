@@ -41,6 +41,94 @@ public static class InstructionDecoder
         formatter.Format(instruction, output);
         return output.ToStringAndReset();
     }
+
+    [ThreadStatic] private static AroundTarget? t_around;
+
+    /// <summary>
+    /// A near branch's text before and after its target, as <see cref="Format"/> writes it; null unless the target is
+    /// written once, as "0x" and its lowercase hexadecimal digits (then the text is the same with any target).
+    /// </summary>
+    internal static (string Before, string After)? FormatAroundTarget(in Instruction instruction)
+    {
+        string whole = Format(instruction); // sets up the formatter
+        var output = t_around ??= new AroundTarget();
+        output.Reset(instruction.NearBranchTarget);
+        t_formatter!.Format(instruction, output);
+        if (output.Split() is not { } parts) return null;
+        string target = "0x" + instruction.NearBranchTarget.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        return string.Concat(parts.Before, target, parts.After) == whole ? parts : null;
+    }
+
+    /// <summary>Collects a formatted instruction's text, noting where its branch target's number is.</summary>
+    private sealed class AroundTarget : FormatterOutput
+    {
+        private readonly System.Text.StringBuilder _text = new();
+        private ulong _target;
+        private int _at, _targets;
+
+        public void Reset(ulong target)
+        {
+            _text.Clear();
+            _target = target;
+            _at = -1;
+            _targets = 0;
+        }
+
+        public override void Write(string text, FormatterTextKind kind) => _text.Append(text);
+
+        public override void WriteNumber(in Instruction instruction, int operand, int instructionOperand, string text, ulong value, NumberKind numberKind, FormatterTextKind kind)
+        {
+            if (kind is FormatterTextKind.LabelAddress or FormatterTextKind.FunctionAddress && value == _target
+                && text == "0x" + value.ToString("x", System.Globalization.CultureInfo.InvariantCulture))
+            {
+                _targets++;
+                _at = _text.Length;
+                return; // the target's digits are written per site
+            }
+            _text.Append(text);
+        }
+
+        public (string Before, string After)? Split()
+        {
+            if (_targets != 1) return null;
+            string text = _text.ToString();
+            return (text[.._at], text[_at..]);
+        }
+    }
+}
+
+/// <summary>
+/// An instruction's text: whole, or a near branch's text around its target (<c>call </c>, the target, nothing after),
+/// which is written as "0x" and its hexadecimal digits. The parts of a branch are shared by every site with the same
+/// bytes, so writing a call's text makes no string for it. <c>default</c> is no instruction.
+/// </summary>
+internal readonly struct InstructionText
+{
+    private readonly string? _text; // the whole text, or a branch's text before its target
+    private readonly string? _afterTarget;
+    private readonly ulong _target;
+
+    internal InstructionText(string text) => _text = text;
+
+    internal InstructionText(string beforeTarget, ulong target, string afterTarget) =>
+        (_text, _target, _afterTarget) = (beforeTarget, target, afterTarget);
+
+    public bool IsNone => _text is null;
+
+    /// <summary>The text as one string (made here for a branch); null for no instruction.</summary>
+    public string? Text => _afterTarget is null ? _text
+        : string.Concat(_text, "0x", _target.ToString("x", System.Globalization.CultureInfo.InvariantCulture), _afterTarget);
+
+    internal void WriteTo<TSink>(TSink writer) where TSink : struct, ITextSink
+    {
+        writer.Write(_text);
+        if (_afterTarget is null) return;
+        writer.WriteUtf8("0x"u8);
+        writer.Hex(_target);
+        writer.Write(_afterTarget);
+    }
+
+    public override string ToString() => Text ?? "";
 }
 
 /// <summary>
@@ -69,12 +157,16 @@ internal sealed class SiteDecoder(ElfFile elf)
 
     /// <inheritdoc cref="InstructionDecoder.At"/>
     /// <param name="relocationSection">The relocation section whose entry <paramref name="relocationIndex"/> patches the site, when there is one: the entries before it may say where an instruction ends.</param>
-    public string? At(in ElfSection section, ulong siteOffset, ulong startOffset, in ElfSection relocationSection = default, int relocationIndex = -1)
+    public string? At(in ElfSection section, ulong siteOffset, ulong startOffset, in ElfSection relocationSection = default, int relocationIndex = -1) =>
+        TextAt(section, siteOffset, startOffset, relocationSection, relocationIndex).Text;
+
+    /// <summary>As <see cref="At"/>, the text kept as its parts (a near branch's target apart): written without a string of its own.</summary>
+    public InstructionText TextAt(in ElfSection section, ulong siteOffset, ulong startOffset, in ElfSection relocationSection = default, int relocationIndex = -1)
     {
         if (_bitness == 0 || !section.HasFileData || siteOffset >= section.Size || startOffset > siteOffset || siteOffset - startOffset > InstructionDecoder.MaxDecodeBytes)
-            return null;
+            return default;
         var code = elf.SectionData(section);
-        if (siteOffset >= (ulong)code.Length) return null;
+        if (siteOffset >= (ulong)code.Length) return default;
         ulong begin = section.Index == _section && startOffset == _functionStart && _resume >= startOffset && _resume <= siteOffset ? _resume : startOffset;
         if (LastKnownEnd(relocationSection, relocationIndex, begin, siteOffset) is { } knownEnd) begin = knownEnd;
         _section = section.Index;
@@ -89,14 +181,14 @@ internal sealed class SiteDecoder(ElfFile elf)
         while (decoder.IP <= siteOffset && decoder.IP < limit)
         {
             decoder.Decode(out var instruction);
-            if (instruction.IsInvalid) return null;
+            if (instruction.IsInvalid) return default;
             if (siteOffset < instruction.NextIP)
             {
                 _resume = instruction.IP;
                 return Text(instruction, code.Slice((int)instruction.IP, instruction.Length));
             }
         }
-        return null;
+        return default;
     }
 
     // ---- the text of an instruction, by its bytes ---------------------------------------------------
@@ -112,8 +204,14 @@ internal sealed class SiteDecoder(ElfFile elf)
     {
         public UInt128 Bytes;
         public int LengthAndMode;
+        /// <summary>The whole text; for a near branch, the text before its target.</summary>
         public string? Text;
+        /// <summary>A near branch's text after its target; null: the text is whole.</summary>
+        public string? AfterTarget;
     }
+
+    /// <summary>Marks a near branch's key: its text is kept around the target, apart from the same bytes' whole text.</summary>
+    private const int BranchKey = 1 << 16;
 
     /// <summary>
     /// The instruction as <see cref="InstructionDecoder.Format"/> writes it. An instruction whose text does not depend on
@@ -121,21 +219,40 @@ internal sealed class SiteDecoder(ElfFile elf)
     /// sites of one kind of finding are often the same instruction (<c>mov rdi, 0x0</c> before every call that passes an
     /// absolute address), so such a text is formatted once per thread and shared.
     /// </summary>
-    private string Text(in Instruction instruction, ReadOnlySpan<byte> bytes)
+    private InstructionText Text(in Instruction instruction, ReadOnlySpan<byte> bytes)
     {
-        if (DependsOnAddress(instruction) || bytes.Length > 16) return InstructionDecoder.Format(instruction);
+        bool branch = false;
+        if (bytes.Length > 16 || DependsOnAddress(instruction) && !(branch = IsNearBranch(instruction)))
+            return new InstructionText(InstructionDecoder.Format(instruction));
         Span<byte> padded = stackalloc byte[16];
         padded.Clear();
         bytes.CopyTo(padded);
         var key = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(padded);
-        int lengthAndMode = bytes.Length | _bitness << 8;
+        int lengthAndMode = bytes.Length | _bitness << 8 | (branch ? BranchKey : 0);
         ulong hash = ((ulong)key ^ (ulong)(key >> 64) * 0xC2B2AE3D27D4EB4FUL ^ (ulong)lengthAndMode) * 0x9E3779B97F4A7C15UL;
         ref var slot = ref (t_texts ??= new KnownText[TextsKept])[(int)(hash >> 52)]; // the top 12 bits: 0 … 4095
-        if (slot.Text is not null && slot.Bytes == key && slot.LengthAndMode == lengthAndMode) return slot.Text;
-        slot.Bytes = key;
-        slot.LengthAndMode = lengthAndMode;
-        return slot.Text = InstructionDecoder.Format(instruction);
+        if (slot.Text is null || slot.Bytes != key || slot.LengthAndMode != lengthAndMode)
+        {
+            slot.Bytes = key;
+            slot.LengthAndMode = lengthAndMode;
+            slot.AfterTarget = null;
+            if (!branch)
+                slot.Text = InstructionDecoder.Format(instruction);
+            else if (InstructionDecoder.FormatAroundTarget(instruction) is { } parts)
+                (slot.Text, slot.AfterTarget) = parts;
+            else
+            {
+                slot.Text = null; // not split as expected: formatted whole every time
+                return new InstructionText(InstructionDecoder.Format(instruction));
+            }
+        }
+        return slot.AfterTarget is null ? new InstructionText(slot.Text) : new InstructionText(slot.Text, instruction.NearBranchTarget, slot.AfterTarget);
     }
+
+    /// <summary>A near branch (call, jmp, jcc, loop) whose only address-dependent part is its target: same bytes, same text around it.</summary>
+    private static bool IsNearBranch(in Instruction instruction) =>
+        !instruction.IsIPRelativeMemoryOperand && instruction.OpCount == 1
+        && instruction.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64;
 
     private static bool DependsOnAddress(in Instruction instruction)
     {

@@ -20,7 +20,7 @@ internal readonly record struct ObjectPlace(string Section, ulong Offset, NameTe
 /// (<see cref="Rules.FindingSet"/>); a <see cref="Diagnostic"/> holds it in a <see cref="RelocationParts"/>.
 /// </summary>
 internal readonly struct RelocationFinding(Rule rule, string file, string objectName, string template, string kind, string type,
-    RelocationTarget target, bool executable, string? note, ObjectPlace place, SourcePosition? source, string? instruction, string fixLine, string? symbol)
+    RelocationTarget target, bool executable, string? note, ObjectPlace place, SourcePosition? source, InstructionText instruction, string fixLine, string? symbol)
 {
     /// <summary>The message of a relocation rule that has no template of its own (PG0001, PG0002, …).</summary>
     public const string DefaultTemplate = "{kind} relocation {type} against {target} in {exec}section {section}";
@@ -36,7 +36,7 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
     /// <summary>Where the relocation patches.</summary>
     public ObjectPlace Place => place;
     public SourcePosition? Source => source;
-    public string? Instruction => instruction;
+    public string? Instruction => instruction.Text;
     /// <summary>The symbol the relocation names (a section symbol's section), for suppressions and SARIF.</summary>
     public string? Symbol => symbol;
 
@@ -137,17 +137,17 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
                 }
             }
         }
-        if (instruction is not null)
+        if (!instruction.IsNone)
         {
             writer.WriteUtf8("\n>>> instruction: "u8);
-            writer.Write(instruction);
+            instruction.WriteTo(writer);
         }
         writer.WriteUtf8("\n>>> "u8);
         writer.Write(fixLine);
     }
 
     /// <summary>How many "&gt;&gt;&gt;" lines <see cref="WriteContext"/> writes.</summary>
-    public int LineCount(int repeats, int more) => 2 + repeats + (more > 0 ? 1 : 0) + (source is null ? 0 : 1) + (instruction is null ? 0 : 1);
+    public int LineCount(int repeats, int more) => 2 + repeats + (more > 0 ? 1 : 0) + (source is null ? 0 : 1) + (instruction.IsNone ? 0 : 1);
 
     /// <summary>The "&gt;&gt;&gt;" lines as strings, for a finding whose context is read.</summary>
     public string[] Lines(ReadOnlySpan<ObjectPlace> repeats, int more)
@@ -158,7 +158,7 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
         foreach (var repeat in repeats) lines[i++] = RelocationParts.ReferencedBy(repeat, objectName);
         if (more > 0) lines[i++] = RelocationParts.More(more);
         if (source is not null) lines[i++] = $"source: {source}";
-        if (instruction is not null) lines[i++] = $"instruction: {instruction}";
+        if (!instruction.IsNone) lines[i++] = $"instruction: {instruction.Text}";
         lines[i] = fixLine;
         return lines;
     }

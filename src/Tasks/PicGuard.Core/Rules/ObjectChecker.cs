@@ -767,9 +767,9 @@ internal sealed class ObjectChecker
         var place = PlaceOf(patched, r.Offset, listedAsText);
         // Listed: the parts that cost too, the source line and the instruction (a suppressed finding goes without them).
         var source = listed ? Source(patched, r.Offset) : null;
-        string? instruction = listed && patched.IsExecutable
-            ? (_sites ??= new SiteDecoder(_elf)).At(patched, place.Offset, place.Function.IsNone ? 0 : place.Offset - place.FunctionOffset, relocationSection, index)
-            : null;
+        var instruction = listed && patched.IsExecutable
+            ? (_sites ??= new SiteDecoder(_elf)).TextAt(patched, place.Offset, place.Function.IsNone ? 0 : place.Offset - place.FunctionOffset, relocationSection, index)
+            : default;
         // Message and context lines stay parts (template, names, place) until written or read: a value, no strings.
         var finding = new RelocationFinding(rule, _path, _objectName,
             Template(check, parts, r.Type, patched, place.Offset) ?? RelocationFinding.DefaultTemplate,
