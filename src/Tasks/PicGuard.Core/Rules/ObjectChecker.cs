@@ -725,7 +725,7 @@ internal sealed class ObjectChecker
     }
 
     /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
-    private void Record(Rule rule, Severity severity, ElfSection relocationSection, ElfSection patched, ElfRelocation r, int index, RelocationType type, in MessageParts parts)
+    private void Record(Rule rule, Severity severity, in ElfSection relocationSection, in ElfSection patched, in ElfRelocation r, int index, RelocationType type, in MessageParts parts)
     {
         // Identical findings (same rule, type and target, and the same section where the message names it) are counted
         // without formatting anything: every call to __stack_chk_fail in an object is one finding, with its places.
