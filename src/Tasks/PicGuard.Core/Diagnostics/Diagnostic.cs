@@ -11,7 +11,7 @@ public sealed record ObjectLocation(string Section, ulong Offset, string? Functi
     public string Describe() => TextParts.Written(this, static (l, writer) => l.WriteDescription(writer));
 
     /// <summary>Writes <see cref="Describe"/>'s text piece by piece.</summary>
-    internal void WriteDescription(TextWriter writer) => RelocationParts.WriteDescription(new WriterSink(writer), new ObjectPlace(Section, Offset, Function, FunctionOffset));
+    internal void WriteDescription(TextWriter writer) => RelocationParts.WriteDescription(new WriterSink(writer), ObjectPlace.Of(this));
 }
 
 /// <summary>

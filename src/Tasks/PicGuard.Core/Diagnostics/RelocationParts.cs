@@ -9,6 +9,8 @@ namespace PicGuard.Diagnostics;
 internal readonly record struct ObjectPlace(string Section, ulong Offset, NameText Function, ulong FunctionOffset)
 {
     public ObjectLocation ToLocation() => new(Section, Offset, Function.Text, FunctionOffset);
+
+    public static ObjectPlace Of(ObjectLocation location) => new(location.Section, location.Offset, location.Function, location.FunctionOffset);
 }
 
 /// <summary>

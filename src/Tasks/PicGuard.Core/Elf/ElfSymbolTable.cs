@@ -141,16 +141,6 @@ public sealed class ElfSymbolTable
         int end = rest.Span.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7e);
         return end < 0 || rest.Span[end] != 0 ? default : rest[..end];
     }
-
-    /// <summary>The symbol's name without allocating; empty when the name is out of range.</summary>
-    public ReadOnlySpan<byte> NameBytes(in ElfSymbol symbol)
-    {
-        var table = _file.SectionData(_strings);
-        if (symbol.NameOffset >= (uint)table.Length) return ReadOnlySpan<byte>.Empty;
-        var rest = table.Slice((int)symbol.NameOffset);
-        int end = rest.IndexOf((byte)0);
-        return end < 0 ? ReadOnlySpan<byte>.Empty : rest.Slice(0, end);
-    }
 }
 
 /// <summary>Names as readelf prints them: an ASCII control byte as <c>^</c> and its letter (<c>\x02</c> is <c>^B</c>, DEL is <c>^?</c>).</summary>

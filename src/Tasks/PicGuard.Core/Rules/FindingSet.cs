@@ -17,7 +17,7 @@ internal readonly record struct FindingKey(
     /// </summary>
     private readonly int _hash = Hash(Rule, Object, Type, SymbolTable, Symbol, Addend, Section, Offset, Text);
 
-    private static int Hash(int rule, int obj, uint type, uint symbolTable, uint symbol, long addend, int section, ulong offset, string? text)
+    internal static int Hash(int rule, int obj, uint type, uint symbolTable, uint symbol, long addend, int section, ulong offset, string? text)
     {
         ulong h = ((ulong)(uint)rule << 32 | type) * 0x9E3779B97F4A7C15UL
             ^ ((ulong)symbol << 24 ^ (ulong)addend ^ offset ^ (ulong)(uint)section << 44 ^ (ulong)(uint)obj << 8 ^ (ulong)symbolTable << 56) * 0xC2B2AE3D27D4EB4FUL;
@@ -111,7 +111,10 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     private const int KeyBitWords = 64;
     [ThreadStatic] private static ulong[]? t_spareKeyBits;
 
-    private static int KeyBit(in FindingKey key) => (int)((uint)key.GetHashCode() * 2654435769u >> 20); // 0 … 4095
+    private static int KeyBit(in FindingKey key) => Bit(key.GetHashCode());
+
+    /// <summary>A hash's bit among the filter's 4,096.</summary>
+    private static int Bit(int hash) => (int)((uint)hash * 2654435769u >> 20);
 
     private bool MayHave(in FindingKey key)
     {
@@ -128,12 +131,8 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     private ulong[]? _plainKeyBits = TakeSpare(ref t_sparePlainKeyBits);
     [ThreadStatic] private static ulong[]? t_sparePlainKeyBits;
 
-    private static int PlainKeyBit(int rule, int obj, uint type, uint symbolTable, uint symbol, int section)
-    {
-        ulong h = ((ulong)(uint)rule << 32 | type) * 0x9E3779B97F4A7C15UL
-            ^ ((ulong)symbol << 24 ^ (ulong)(uint)section << 44 ^ (ulong)(uint)obj << 8 ^ (ulong)symbolTable << 56) * 0xC2B2AE3D27D4EB4FUL;
-        return (int)(h >> 52); // the top 12 bits: 0 … 4095
-    }
+    private static int PlainKeyBit(int rule, int obj, uint type, uint symbolTable, uint symbol, int section) =>
+        Bit(FindingKey.Hash(rule, obj, type, symbolTable, symbol, 0, section, 0, null));
 
     /// <summary>
     /// False when no finding here can be identical to one with these numbers: it is the first of its kind here. True when one may be.

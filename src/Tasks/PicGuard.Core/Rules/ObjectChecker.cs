@@ -753,16 +753,18 @@ internal sealed class ObjectChecker
             if (wantsPlace) _findings.AddPlace(group, PlaceOf(patched, r.Offset, asText: _findings.IsText(group)));
             return;
         }
-        string? symbol = _findings.HasSuppressions ? SymbolName(relocationSection, r, out _) : null;
+        // Suppressions match on the symbol's name: then it, and the target with it, are read before admission.
+        bool named = _findings.HasSuppressions;
+        RelocationTarget target = default;
+        string? symbol = named ? SymbolName(relocationSection, r, out target) : null;
         string? sectionName = _findings.HasSuppressions ? _elf.SectionName(patched) : null;
         var admission = _findings.Admit(key, rule.Code, severity, symbol, sectionName, _path, out group);
         if (admission == FindingSet.Admission.Omitted) return; // counted only
         bool listed = admission == FindingSet.Admission.Listed;
         bool listedAsText = listed && _findings.ListsText;
         // A listing written as text needs no symbol name of its own, and names the target by the object's bytes.
-        RelocationTarget target;
         if (listedAsText) target = TargetText(relocationSection, r);
-        else symbol = SymbolName(relocationSection, r, out target);
+        else if (!named) symbol = SymbolName(relocationSection, r, out target);
 
         var place = PlaceOf(patched, r.Offset, listedAsText);
         // Listed: the parts that cost too, the source line and the instruction (a suppressed finding goes without them).
@@ -790,7 +792,7 @@ internal sealed class ObjectChecker
 
     /// <summary>"referenced by func+0x1c (.text+0x3c) in object".</summary>
     private string ReferencedBy(ObjectLocation location) =>
-        RelocationParts.ReferencedBy(new ObjectPlace(location.Section, location.Offset, location.Function, location.FunctionOffset), _objectName);
+        RelocationParts.ReferencedBy(ObjectPlace.Of(location), _objectName);
 
     /// <summary>
     /// The name of the symbol the relocation names (a section symbol's section), for suppressions and SARIF, and with it
