@@ -14,7 +14,7 @@ public static class DumpRelocsCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr, Action<int> setExit)
     {
-        var files = new Argument<string[]>("files") { Description = "ELF objects, executables or ar archives", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { CustomParser = Program.TokenValues, Description = "ELF objects, executables or ar archives", Arity = ArgumentArity.OneOrMore };
         var command = new Command("dump-relocs",
             "print every relocation as: object, section, offset, type number, type name, symbol, addend (tab-separated)") { files };
         command.SetAction(parse => setExit(Run(parse.GetValue(files)!, stdout, stderr)));

@@ -22,9 +22,11 @@ public static class Program
     public static int Main(string[] args)
     {
         // Diagnostics can run to tens of thousands of lines: one buffered writer, flushed before the summary, not a write per line.
+        // 16K characters, not more: a listing's text goes to the stream itself (ListingText.WriteTo), and a 64K buffer is a
+        // 128 KB array the collector clears at every start (a twentieth of checking one small object).
         // Both streams are the descriptors themselves, not System.Console's (StandardStream says why).
         var utf8 = new System.Text.UTF8Encoding(false);
-        using var stdout = new StreamWriter(StandardStream.Open(1), utf8, 1 << 16) { NewLine = "\n" };
+        using var stdout = new StreamWriter(StandardStream.Open(1), utf8, 1 << 14) { NewLine = "\n" };
         using var stderr = new StreamWriter(StandardStream.Open(2), utf8, 1 << 10) { NewLine = "\n", AutoFlush = true };
         int exit = Run(args, stdout, stderr);
         stdout.Flush();
@@ -41,9 +43,15 @@ public static class Program
         root.Subcommands.Add(LoadCommand.Create(stdout, stderr, code => exit = code));
 
         var result = root.Parse(args);
-        // A plain root command has no directives: a leading [name] is not ignored but refused, as a RootCommand refuses one it does not know.
-        var errors = result.Tokens.Where(t => t.Type == TokenType.Directive).Select(t => $"Unrecognized command or argument '{t.Value}'.")
-            .Concat(result.Errors.Select(e => e.Message)).ToList();
+        var errors = new List<string>();
+        foreach (var token in result.Tokens)
+        {
+            // A plain root command has no directives: a leading [name] is not ignored but refused, as a RootCommand refuses one it does not know.
+            if (token.Type == TokenType.Directive)
+                errors.Add($"Unrecognized command or argument '{token.Value}'.");
+        }
+        foreach (var error in result.Errors)
+            errors.Add(error.Message);
         if (errors.Count > 0)
         {
             foreach (var error in errors)
@@ -94,22 +102,37 @@ public static class Program
         }
     }
 
+    /// <summary>
+    /// The words given to a list argument or option, as the string[] it holds. System.CommandLine would make that array with
+    /// Array.CreateInstance, a type-loader lookup costing about 0.25 ms at its first use in the native executable.
+    /// </summary>
+    internal static string[] TokenValues(ArgumentResult result)
+    {
+        var values = new string[result.Tokens.Count];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = result.Tokens[i].Value;
+        return values;
+    }
+
+    /// <summary>What an absent list option holds: nothing (System.CommandLine too would make that empty array with Array.CreateInstance).</summary>
+    internal static string[] NoValues(ArgumentResult result) => [];
+
     /// <summary>The options of <c>check</c>; <see cref="CheckSettings.From"/> turns their values into settings.</summary>
     private sealed class CheckOptionSet
     {
-        public readonly Argument<string[]> Files = new("files") { Description = "ELF objects, executables or ar archives to check", Arity = ArgumentArity.OneOrMore };
+        public readonly Argument<string[]> Files = new("files") { CustomParser = TokenValues, Description = "ELF objects, executables or ar archives to check", Arity = ArgumentArity.OneOrMore };
         public readonly Option<string> Profile = new("--profile") { Description = $"loader profile: {Profiles.Names}", DefaultValueFactory = _ => Profiles.Generic.Name };
         public readonly Option<bool> SummaryOnly = new("--summary-only") { Description = "count diagnostics but print only the summary line" };
         public readonly Option<string> Format = new("--format") { Description = "output format: text (default) or sarif (SARIF 2.1.0 log)", DefaultValueFactory = _ => "text", HelpName = "text|sarif" };
         public readonly Option<string?> Output = new("--output", "-o") { Description = "write the diagnostics (text or SARIF) to FILE instead of standard output", HelpName = "FILE" };
         public readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "also list suppressed findings, one 'note: suppressed' line each" };
-        public readonly Option<string[]> RestrictedSections = new("--restricted-section") { Description = "section glob (e.g. '.pi.text*') whose code may only reach allowed sections (PicRestrictedSections); repeatable", HelpName = "GLOB", Arity = ArgumentArity.OneOrMore };
-        public readonly Option<string[]> AllowedTargetSections = new("--allowed-target-section") { Description = "section glob restricted code may reference (PicAllowedTargetSections); repeatable; default: the restricted sections", HelpName = "GLOB", Arity = ArgumentArity.OneOrMore };
+        public readonly Option<string[]> RestrictedSections = new("--restricted-section") { CustomParser = TokenValues, DefaultValueFactory = NoValues, Description = "section glob (e.g. '.pi.text*') whose code may only reach allowed sections (PicRestrictedSections); repeatable", HelpName = "GLOB", Arity = ArgumentArity.OneOrMore };
+        public readonly Option<string[]> AllowedTargetSections = new("--allowed-target-section") { CustomParser = TokenValues, DefaultValueFactory = NoValues, Description = "section glob restricted code may reference (PicAllowedTargetSections); repeatable; default: the restricted sections", HelpName = "GLOB", Arity = ArgumentArity.OneOrMore };
         public readonly Option<string?> LoadAddress = new("--load-address") { Description = $"where the loader places the blob (PicLoadAddress): {Rules.LoadAddress.AcceptedForms}", HelpName = "ADDR|LOW-HIGH|any" };
-        public readonly Option<string[]> Suppress = new("--suppress") { Description = "accept findings (PicSuppress): CODE[:SYMBOL][@SECTION], globs allowed, e.g. PG0004:__phys_addr@.pi.text; repeatable", HelpName = "CODE[:SYMBOL][@SECTION]", Arity = ArgumentArity.OneOrMore };
+        public readonly Option<string[]> Suppress = new("--suppress") { CustomParser = TokenValues, DefaultValueFactory = NoValues, Description = "accept findings (PicSuppress): CODE[:SYMBOL][@SECTION], globs allowed, e.g. PG0004:__phys_addr@.pi.text; repeatable", HelpName = "CODE[:SYMBOL][@SECTION]", Arity = ArgumentArity.OneOrMore };
         public readonly Option<string?> MaxDiagnostics = new("--max-diagnostics") { Description = "list at most N diagnostics per file and count the rest (PicMaxDiagnostics); 0 = no cap; default 100", HelpName = "N" };
         public readonly Option<bool> CheckUndefined = new("--check-undefined") { Description = "report undefined symbols (PG0008), for a linked blob; the kexec-purgatory profile always does" };
-        public readonly Option<string[]> AllowUndefined = new("--allow-undefined") { Description = "symbol name or glob the loader provides (PicAllowUndefined); repeatable", HelpName = "GLOB", Arity = ArgumentArity.OneOrMore };
+        public readonly Option<string[]> AllowUndefined = new("--allow-undefined") { CustomParser = TokenValues, DefaultValueFactory = NoValues, Description = "symbol name or glob the loader provides (PicAllowUndefined); repeatable", HelpName = "GLOB", Arity = ArgumentArity.OneOrMore };
 
         public IEnumerable<Symbol> All => [Files, Profile, SummaryOnly, Format, Output, Verbose, RestrictedSections, AllowedTargetSections,
             LoadAddress, Suppress, MaxDiagnostics, CheckUndefined, AllowUndefined];

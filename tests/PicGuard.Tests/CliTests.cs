@@ -93,6 +93,49 @@ public sealed class CliTests
         StringAssert.Contains(err, "0 error(s)");
     }
 
+    /// <summary>
+    /// The root command is a plain Command with its own --help and --version (RootCommand's cost a ResourceManager at
+    /// every start): they keep System.CommandLine's names, aliases, descriptions, help layout and errors.
+    /// </summary>
+    [TestMethod]
+    public void HelpAndVersion_BehaveAsSystemCommandLines()
+    {
+        var help = Cli("--help");
+        Assert.AreEqual(Program.ExitClean, help.Exit, help.Err);
+        StringAssert.Contains(help.Out, "Usage:\n  picguard [command] [options]");
+        StringAssert.Matches(help.Out, new System.Text.RegularExpressions.Regex(@"\n  -\?, -h, --help +Show help and usage information\n  --version +Show version information\n"));
+        StringAssert.Contains(help.Out, "check <files>");
+        foreach (var alias in new[] { "-h", "-?", "/h", "/?" })
+            Assert.AreEqual(help.Out, Cli(alias).Out, alias);
+
+        // A subcommand's help lists its own options, then the root's recursive --help (not --version).
+        var checkHelp = Cli("check", "x.o", "--help");
+        Assert.AreEqual(Program.ExitClean, checkHelp.Exit, checkHelp.Err);
+        StringAssert.Contains(checkHelp.Out, "picguard check <files>... [options]");
+        StringAssert.Matches(checkHelp.Out, new System.Text.RegularExpressions.Regex(@"--allow-undefined <GLOB> +symbol name or glob[^\n]*\n  -\?, -h, --help +Show help and usage information\n"));
+        Assert.DoesNotContain("--version", checkHelp.Out);
+
+        var version = Cli("--version");
+        Assert.AreEqual(Program.ExitClean, version.Exit, version.Err);
+        string expected = typeof(Program).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion;
+        Assert.AreEqual(expected + Environment.NewLine, version.Out);
+
+        var combined = Cli("--version", "check");
+        Assert.AreEqual(Program.ExitUsage, combined.Exit);
+        StringAssert.Contains(combined.Err, "picguard: --version option cannot be combined with other arguments.");
+
+        // Under check, --version is not an option: it is a file name, as before.
+        var underCheck = Cli("check", "--version");
+        Assert.AreEqual(Program.ExitFindings, underCheck.Exit, underCheck.Err);
+        StringAssert.Contains(underCheck.Out, "--version: error PG9003: ");
+
+        // No directives: a leading [name] is refused, not skipped.
+        var directive = Cli("[suggest]", "check", "x.o");
+        Assert.AreEqual(Program.ExitUsage, directive.Exit);
+        StringAssert.Contains(directive.Err, "picguard: Unrecognized command or argument '[suggest]'.");
+    }
+
     [TestMethod]
     public void NoFiles_IsUsageError()
     {
