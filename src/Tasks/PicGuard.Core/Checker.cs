@@ -277,24 +277,44 @@ public sealed class Checker
 
         public void Set(int index, FileJob job) => Volatile.Write(ref _jobs[index], job);
 
-        /// <summary>Hands every complete file at the head of the order to the caller, and forgets it.</summary>
+        /// <summary>
+        /// Hands every complete file at the head of the order to the caller, and forgets it. A thread that finds another
+        /// one doing so goes back to checking instead of waiting its turn: the one emitting takes the files that complete
+        /// meanwhile (writing a listing of 100 MB takes a good part of a run, and waiting for it left a core idle).
+        /// </summary>
         public void Emit()
         {
-            lock (_emit)
+            while (Monitor.TryEnter(_emit))
             {
-                while (_next < _jobs.Length && Volatile.Read(ref _jobs[_next]) is { IsComplete: true } job)
+                try
                 {
-                    object? prepared = job.Prepared;
-                    if (GainsCodeModelConflicts(_next))
+                    while (HeadIsComplete(out var job))
                     {
-                        var result = job.Finish();
-                        checker.AddCodeModelConflicts(result, Bitcode);
-                        prepared = prepare(result);
+                        object? prepared = job.Prepared;
+                        if (GainsCodeModelConflicts(_next))
+                        {
+                            var result = job.Finish();
+                            checker.AddCodeModelConflicts(result, Bitcode);
+                            prepared = prepare(result);
+                        }
+                        _jobs[_next] = null;
+                        onResult(_next++, prepared);
                     }
-                    _jobs[_next] = null;
-                    onResult(_next++, prepared);
                 }
+                finally
+                {
+                    Monitor.Exit(_emit);
+                }
+                // A file that completed while the lock was let go found it taken and left: it is emitted here.
+                if (!HeadIsComplete(out _)) return;
             }
+        }
+
+        private bool HeadIsComplete([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FileJob? job)
+        {
+            int next = Volatile.Read(ref _next);
+            job = next < _jobs.Length ? Volatile.Read(ref _jobs[next]) : null;
+            return job is { IsComplete: true };
         }
 
         /// <summary>The buffers that archive members are read into, one per checking thread; freed with the inputs.</summary>
