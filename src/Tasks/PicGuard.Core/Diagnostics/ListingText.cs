@@ -14,12 +14,13 @@ namespace PicGuard.Diagnostics;
 /// single character written alone is always ASCII punctuation; names and paths come whole).</remarks>
 internal sealed class ListingText : TextWriter
 {
-    private byte[] _buffer;
+    private byte[] _buffer = []; // rented at the first write: most files checked list nothing
     private int _length;
+    private readonly int _capacity;
 
     public ListingText(int capacity = 4096)
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        _capacity = capacity;
         CoreNewLine = ['\n'];
     }
 
@@ -134,9 +135,9 @@ internal sealed class ListingText : TextWriter
 
     private void Grow(int needed)
     {
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + needed));
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(Math.Max(_buffer.Length * 2, _capacity), _length + needed));
         _buffer.AsSpan(0, _length).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        if (_buffer.Length > 0) ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = bigger;
     }
 

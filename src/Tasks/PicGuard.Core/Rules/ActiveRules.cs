@@ -34,15 +34,24 @@ internal sealed class ActiveRules
     private ActiveRules(CheckOptions options)
     {
         _profile = options.Profile;
-        (Rule, Severity)[] Active(Func<Rule, bool> where) =>
-            RuleCatalog.All.Where(where)
-                .Where(r => options.Wants(r.Code))
-                .Select(r => (r, _profile.SeverityOf(r)))
-                .Where(x => x.Item2 != Severity.None)
-                .ToArray();
-        _relocation = Active(r => r.Relocation is not null);
-        Section = Active(r => r.Section is not null);
-        Object = Active(r => r.Object is not null);
+        // Plain loops: the rules are picked as a process starts, when LINQ's generic code is slow to run first.
+        var relocation = new List<(Rule, Severity)>();
+        var section = new List<(Rule, Severity)>();
+        var @object = new List<(Rule, Severity)>();
+        var all = RuleCatalog.All;
+        for (int i = 0; i < all.Count; i++)
+        {
+            var rule = all[i];
+            if (!options.Wants(rule.Code)) continue;
+            var severity = _profile.SeverityOf(rule);
+            if (severity == Severity.None) continue;
+            if (rule.Relocation is not null) relocation.Add((rule, severity));
+            if (rule.Section is not null) section.Add((rule, severity));
+            if (rule.Object is not null) @object.Add((rule, severity));
+        }
+        _relocation = relocation.ToArray();
+        Section = section.ToArray();
+        Object = @object.ToArray();
     }
 
     public static ActiveRules For(CheckOptions options) => Cache.GetValue(options, o => new ActiveRules(o));

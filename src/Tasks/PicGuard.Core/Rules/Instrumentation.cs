@@ -42,10 +42,26 @@ public static class Instrumentation
     ];
 
     /// <summary>The patterns as bytes, grouped by their first three bytes (every pattern has at least three before any '*').</summary>
-    private static readonly Dictionary<int, (byte[] Prefix, bool Exact, InstrumentationSymbol Row)[]> ByFirstBytes =
-        Symbols.Select(s => (Prefix: Encoding.ASCII.GetBytes(s.Pattern.TrimEnd('*')), Exact: !s.Pattern.EndsWith('*'), Row: s))
-            .GroupBy(p => p.Prefix.Length >= 3 ? FirstBytes(p.Prefix) : throw new InvalidOperationException($"instrumentation pattern '{p.Row.Pattern}' is shorter than three characters"))
-            .ToDictionary(g => g.Key, g => g.ToArray());
+    private static readonly Dictionary<int, (byte[] Prefix, bool Exact, InstrumentationSymbol Row)[]> ByFirstBytes = GroupByFirstBytes();
+
+    /// <remarks>Plain loops: the table is built as a process starts, when LINQ's generic code is slow to run first.</remarks>
+    private static Dictionary<int, (byte[] Prefix, bool Exact, InstrumentationSymbol Row)[]> GroupByFirstBytes()
+    {
+        var groups = new Dictionary<int, (byte[] Prefix, bool Exact, InstrumentationSymbol Row)[]>();
+        for (int i = 0; i < Symbols.Count; i++)
+        {
+            var row = Symbols[i];
+            var prefix = Encoding.ASCII.GetBytes(row.Pattern.TrimEnd('*'));
+            if (prefix.Length < 3)
+                throw new InvalidOperationException($"instrumentation pattern '{row.Pattern}' is shorter than three characters");
+            int key = FirstBytes(prefix);
+            var group = groups.TryGetValue(key, out var some) ? some : [];
+            Array.Resize(ref group, group.Length + 1);
+            group[^1] = (prefix, !row.Pattern.EndsWith('*'), row);
+            groups[key] = group;
+        }
+        return groups;
+    }
 
     private static int FirstBytes(ReadOnlySpan<byte> name) => name[0] | name[1] << 8 | name[2] << 16;
 

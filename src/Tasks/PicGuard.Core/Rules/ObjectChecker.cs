@@ -72,7 +72,7 @@ internal sealed class ObjectChecker
         bool anyRestricted = false;
         if (restrictedGlobs.Count > 0)
         {
-            foreach (var s in elf.Sections)
+            foreach (var s in elf.SectionSpan)
             {
                 if (!s.IsAllocated) continue;
                 string name = elf.SectionName(s);
@@ -88,7 +88,7 @@ internal sealed class ObjectChecker
             _loaderTypes = active.TypesOf(_table, loader);
             _loaderLooks = new bool[elf.Sections.Count];
             _loaderExcludes = new bool[elf.Sections.Count];
-            foreach (var s in elf.Sections)
+            foreach (var s in elf.SectionSpan)
             {
                 if (!s.IsAllocated) continue;
                 bool excluded = loader.ExcludedSections.Count > 0 && Glob.MatchesAny(elf.SectionName(s), loader.ExcludedSections);
@@ -534,7 +534,7 @@ internal sealed class ObjectChecker
             if (_linked)
             {
                 ulong low = _elf.Sections.Where(s => s.IsAllocated).Select(s => s.Address).DefaultIfEmpty(0UL).Min();
-                foreach (var s in _elf.Sections)
+                foreach (var s in _elf.SectionSpan)
                     _imageOffsets[s.Index] = s.IsAllocated ? s.Address - low : 0;
             }
             else

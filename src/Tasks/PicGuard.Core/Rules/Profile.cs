@@ -187,7 +187,16 @@ public static class Profiles
 
     public static bool TryGet(string? name, out Profile profile)
     {
-        profile = All.FirstOrDefault(p => string.Equals(p.Name, string.IsNullOrWhiteSpace(name) ? Generic.Name : name.Trim(), StringComparison.OrdinalIgnoreCase))!;
-        return profile is not null;
+        string wanted = string.IsNullOrWhiteSpace(name) ? Generic.Name : name.Trim();
+        foreach (var p in All) // no LINQ: read as the command line is read, at start
+        {
+            if (string.Equals(p.Name, wanted, StringComparison.OrdinalIgnoreCase))
+            {
+                profile = p;
+                return true;
+            }
+        }
+        profile = null!;
+        return false;
     }
 }
