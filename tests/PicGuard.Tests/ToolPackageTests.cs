@@ -61,8 +61,13 @@ public sealed class ToolPackageTests
         using (var executable = new ElfFile(File.ReadAllBytes(target)))
             Assert.IsFalse(executable.Sections.Any(s => executable.SectionName(s) == ".hydrated"), "the runtime's type data is stored whole in the file, not rebuilt at start");
         Assert.AreEqual(0, Directory.GetFiles(Path.GetDirectoryName(target)!, "*.dll").Length, "a native tool carries no assembly beside it");
-        Assert.IsGreaterThanOrEqualTo(0, File.ReadAllBytes(target).AsSpan().IndexOf("GCgen0size\0100000\0"u8),
-            "the executable carries its collector setting (a 1 MiB gen 0 budget, compiled in: PicGuard.Cli.csproj)");
+        // The compiled-in runtime options: their names, then their values, each string stored once (two 1 MiB settings share "100000").
+        byte[] image = File.ReadAllBytes(target);
+        int options = image.AsSpan().IndexOf("\0GCgen0size\0"u8);
+        Assert.IsGreaterThanOrEqualTo(0, options, "the executable carries its collector settings (PicGuard.Cli.csproj)");
+        var settings = image.AsSpan(options, 64);
+        Assert.IsGreaterThanOrEqualTo(0, settings.IndexOf("\0GCGen0MaxBudget\0"u8), "the gen 0 budget is capped, so it does not grow after the first collection");
+        Assert.IsGreaterThanOrEqualTo(0, settings.IndexOf("\0100000\0"u8), "both at 1 MiB (the values are hex)");
 
         // The installed binary prints what the CLI prints in process.
         string kernel = Compile(dir.Path, "k.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
