@@ -18,7 +18,7 @@ public static class LoadCommand
         var profile = new Option<string>("--profile") { Description = $"whose loader places it; loader models exist for: {LoaderModels.ProfileNames}", DefaultValueFactory = _ => Profiles.KexecPurgatory.Name };
         var @base = new Option<string?>("--base") { Description = "the address the loader places the blob at, e.g. 0x100000000; a multiple of the blob's alignment", HelpName = "ADDR", Required = true };
         var output = new Option<string?>("--output", "-o") { Description = "write the image (the blob as it lies in memory, zero-filled sections included) to FILE; without it only the layout is printed", HelpName = "FILE" };
-        var set = new Option<string[]>("--set") { CustomParser = Program.TokenValues, DefaultValueFactory = Program.NoValues, Description = "write a value into a global symbol after relocation, as the kernel's kexec_purgatory_get_set_symbol does: " + BlobLoad.SetForm + "; repeatable", HelpName = "SYMBOL=HEX", Arity = ArgumentArity.OneOrMore };
+        var set = Program.ListOption("--set", "SYMBOL=HEX", "write a value into a global symbol after relocation, as the kernel's kexec_purgatory_get_set_symbol does: " + BlobLoad.SetForm + "; repeatable");
         var command = new Command("load", "place a blob as its loader does (kexec_file for kexec-purgatory), apply its relocations, print the layout and write the image")
         {
             blob, profile, @base, output, set,

@@ -533,7 +533,14 @@ internal sealed class ObjectChecker
             _imageOffsets = new ulong[_elf.Sections.Count];
             if (_linked)
             {
-                ulong low = _elf.Sections.Where(s => s.IsAllocated).Select(s => s.Address).DefaultIfEmpty(0UL).Min();
+                ulong low = 0; // nothing allocated: no offsets to shift
+                bool any = false;
+                foreach (var s in _elf.SectionSpan)
+                {
+                    if (!s.IsAllocated) continue;
+                    low = any ? Math.Min(low, s.Address) : s.Address;
+                    any = true;
+                }
                 foreach (var s in _elf.SectionSpan)
                     _imageOffsets[s.Index] = s.IsAllocated ? s.Address - low : 0;
             }
