@@ -174,7 +174,10 @@ internal sealed class SiteDecoder(ElfFile elf)
         _resume = ulong.MaxValue;
         int end = (int)Math.Min((ulong)code.Length, siteOffset + 16);
         var reader = t_reader ??= new BufferReader();
-        reader.Load(code[(int)begin..end]);
+        if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(elf.Data, out var file))
+            reader.Read(file.Array!, file.Offset + (int)section.Offset + (int)begin, file.Offset + (int)section.Offset + end);
+        else
+            reader.Load(code[(int)begin..end]);
         var decoder = _bitness == 64 ? t_decoder64 ??= Decoder.Create(64, reader) : t_decoder32 ??= Decoder.Create(32, reader);
         decoder.IP = begin;
         ulong limit = (ulong)end;
@@ -291,20 +294,32 @@ internal sealed class SiteDecoder(ElfFile elf)
         return null;
     }
 
-    /// <summary>A code reader over a reused buffer.</summary>
+    /// <summary>
+    /// A code reader over the object's own bytes when they are an array (a file read whole), or else over a copy of the
+    /// stretch in a reused buffer (a mapped file, an archive member): a sweep from a function's start can be kilobytes.
+    /// </summary>
     private sealed class BufferReader : CodeReader
     {
-        private byte[] _buffer = new byte[256];
-        private int _position, _length;
+        private byte[] _own = new byte[256];
+        private byte[] _buffer = [];
+        private int _position, _end;
 
-        public void Load(ReadOnlySpan<byte> bytes)
+        /// <summary>Reads <paramref name="bytes"/> from <paramref name="start"/> up to <paramref name="end"/>, in place.</summary>
+        public void Read(byte[] bytes, int start, int end)
         {
-            if (bytes.Length > _buffer.Length) _buffer = new byte[Math.Max(bytes.Length, _buffer.Length * 2)];
-            bytes.CopyTo(_buffer);
-            _length = bytes.Length;
-            _position = 0;
+            _buffer = bytes;
+            _position = start;
+            _end = end;
         }
 
-        public override int ReadByte() => _position < _length ? _buffer[_position++] : -1;
+        /// <summary>Reads a copy of <paramref name="bytes"/>.</summary>
+        public void Load(ReadOnlySpan<byte> bytes)
+        {
+            if (bytes.Length > _own.Length) _own = new byte[Math.Max(bytes.Length, _own.Length * 2)];
+            bytes.CopyTo(_own);
+            Read(_own, 0, bytes.Length);
+        }
+
+        public override int ReadByte() => _position < _end ? _buffer[_position++] : -1;
     }
 }

@@ -101,6 +101,23 @@ public sealed class ElfSymbolTable
         return true;
     }
 
+    /// <summary>
+    /// Adds the index of every symbol of type <paramref name="type"/> to <paramref name="into"/>, in order: one pass over
+    /// st_info alone, in place when the table is 64-bit little-endian (a kernel module has thousands of symbols and often
+    /// not one STT_FILE).
+    /// </summary>
+    internal void IndicesOfType(ElfSymbolType type, List<uint> into)
+    {
+        if (TryGetElf64LittleEndian(out var entries, out _))
+        {
+            for (int at = 24 + 4; at < entries.Length; at += 24)
+                if ((entries[at] & 0xf) == (int)type) into.Add((uint)(at / 24));
+            return;
+        }
+        for (uint i = 1; i < (uint)Count; i++)
+            if (TypeOf(i) == type) into.Add(i);
+    }
+
     /// <summary>The symbol's type (st_info's low bits) alone, without decoding the rest of the entry.</summary>
     public ElfSymbolType TypeOf(uint index) => (ElfSymbolType)(RawEntry(index)[InfoOffset] & 0xf);
 

@@ -199,10 +199,9 @@ public sealed class SourceLocator
             var files = new List<(uint, string)>();
             var fileIndices = new List<uint>();
             // The files first, by st_info alone: most objects name one file, and then no other symbol is decoded.
-            for (uint i = 1; i < (uint)symbols.Count; i++)
+            symbols.IndicesOfType(ElfSymbolType.File, fileIndices);
+            foreach (uint i in fileIndices)
             {
-                if (symbols.TypeOf(i) != ElfSymbolType.File) continue;
-                fileIndices.Add(i);
                 string name = symbols.Name(symbols[i]);
                 if (name.Length != 0) files.Add((i, name));
             }

@@ -66,16 +66,21 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     public bool ListsText => listsText;
 
     /// <summary>Identical findings, by their first: a value in <see cref="_order"/>, so a listed finding costs no object of its own here.</summary>
-    private struct Group(Severity severity, int count)
+    /// <remarks>
+    /// Made in its place at the end of <see cref="_order"/> (<see cref="AddGroup"/>), its few set fields written one by one:
+    /// it is some 300 bytes, most of them the finding a listed group gets later, and copying a whole new value into the
+    /// list was a tenth of what listing the kernel modules costs over counting them.
+    /// </remarks>
+    private struct Group
     {
-        public readonly Severity Severity = severity;
+        public Severity Severity;
         public Diagnostic? Diagnostic;
         /// <summary>The first finding as a value, when the set lists text (<see cref="HasFinding"/>): no <see cref="Diagnostic"/> is made.</summary>
         public RelocationFinding Finding;
         public bool HasFinding;
         /// <summary>The set built <see cref="Diagnostic"/> and nothing else holds it: its count and places are set in place.</summary>
         public bool Owned;
-        public int Count = count;
+        public int Count;
         public List<string>? Places;
         /// <summary>A relocation finding's repeats shown as places (at most <see cref="PlacesShown"/>): values here, objects only once written out.</summary>
         public RepeatPlaces Repeated;
@@ -279,10 +284,21 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
             bit = PlainKeyBit(key.Rule, key.Object, key.Type, key.SymbolTable, key.Symbol, key.Section);
             (_plainKeyBits ??= new ulong[KeyBitWords])[bit >> 6] |= 1UL << bit;
         }
-        _order.Add(new Group(severity, occurrences) { By = by });
+        AddGroup(severity, occurrences, by);
         if (by is not null) return Admission.Suppressed;
         _listed++;
         return Admission.Listed;
+    }
+
+    /// <summary>A new group at the end of <see cref="_order"/>, its fields set in place (the list's free slots are clear).</summary>
+    private void AddGroup(Severity severity, int count, Suppression? by)
+    {
+        int at = _order.Count;
+        System.Runtime.InteropServices.CollectionsMarshal.SetCount(_order, at + 1);
+        ref var group = ref GroupAt(at);
+        group.Severity = severity;
+        group.Count = count;
+        group.By = by;
     }
 
     /// <summary>The first suppression that covers the finding. Apart from <see cref="Admit"/>, so no closure is allocated on every finding.</summary>
