@@ -18,7 +18,7 @@ internal sealed class ListingText : TextWriter
     private int _length;
     private readonly int _capacity;
 
-    public ListingText(int capacity = 4096)
+    public ListingText(int capacity = 32768)
     {
         _capacity = capacity;
         CoreNewLine = ['\n'];
@@ -46,25 +46,42 @@ internal sealed class ListingText : TextWriter
         public void WriteRecurring(string value) => text.AppendRecurring(value);
     }
 
-    // The last recurring string written and its bytes: an object's name recurs on every line of its findings.
-    private string? _recurring;
-    private byte[] _recurringBytes = [];
-    private int _recurringLength;
+    /// <summary>
+    /// The last few recurring strings written, each with its bytes: an object's name recurs on every line of its findings,
+    /// a rule's fix line (some 100 characters) on every finding of the rule. Found by reference; the oldest goes first.
+    /// Kept per thread, not per listing: a listing is rendered on one thread, and a fix line recurs over files.
+    /// </summary>
+    [ThreadStatic] private static Recurring[]? t_recurring;
+    [ThreadStatic] private static int t_recurringNext;
+    private const int RecurringKept = 4;
+
+    private struct Recurring
+    {
+        public string? Text;
+        public byte[] Bytes;
+        public int Length;
+    }
 
     private void AppendRecurring(string value)
     {
-        if (ReferenceEquals(value, _recurring))
+        var kept = t_recurring ??= new Recurring[RecurringKept];
+        for (int i = 0; i < kept.Length; i++)
         {
-            AppendUtf8(_recurringBytes.AsSpan(0, _recurringLength));
-            return;
+            if (ReferenceEquals(value, kept[i].Text))
+            {
+                AppendUtf8(kept[i].Bytes.AsSpan(0, kept[i].Length));
+                return;
+            }
         }
         int start = _length;
         Append(value.AsSpan());
         int length = _length - start;
-        if (_recurringBytes.Length < length) _recurringBytes = new byte[Math.Max(length, 256)];
-        _buffer.AsSpan(start, length).CopyTo(_recurringBytes);
-        _recurringLength = length;
-        _recurring = value;
+        ref var slot = ref kept[t_recurringNext];
+        t_recurringNext = (t_recurringNext + 1) % RecurringKept;
+        if (slot.Bytes is null || slot.Bytes.Length < length) slot.Bytes = new byte[Math.Max(length, 256)];
+        _buffer.AsSpan(start, length).CopyTo(slot.Bytes);
+        slot.Length = length;
+        slot.Text = value;
     }
 
     private void AppendUtf8(ReadOnlySpan<byte> value)

@@ -145,7 +145,7 @@ internal readonly struct RelocationFinding(Rule rule, string file, string object
             instruction.WriteTo(writer);
         }
         writer.WriteUtf8("\n>>> "u8);
-        writer.Write(fixLine);
+        writer.WriteRecurring(fixLine); // one string per rule (and machine): the same bytes on each of its findings
     }
 
     /// <summary>How many "&gt;&gt;&gt;" lines <see cref="WriteContext"/> writes.</summary>
