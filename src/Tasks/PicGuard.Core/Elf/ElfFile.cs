@@ -247,7 +247,7 @@ public sealed class ElfFile : IDisposable
         if ((uint)section.Index >= (uint)_count || _sections[section.Index].NameOffset != section.NameOffset)
             return ReadString(_sections[_sectionNameTable], section.NameOffset, "section name");
         var names = _sectionNames ??= new string?[_count];
-        return names[section.Index] ??= ReadString(_sections[_sectionNameTable], section.NameOffset, "section name");
+        return names[section.Index] ??= ReadString(_sections[_sectionNameTable], section.NameOffset, "section name", interned: true);
     }
 
     /// <summary>The section's name bytes up to the end of the name table (not cut at the NUL); empty when out of range. Allocates nothing.</summary>
@@ -261,7 +261,8 @@ public sealed class ElfFile : IDisposable
     public ReadOnlySpan<byte> SectionNameTable => _sectionNameTable == 0 || _sectionNameTable >= _count ? default : SectionData(_sections[_sectionNameTable]);
 
     /// <summary>Reads a NUL-terminated string at <paramref name="offset"/> of a string table section.</summary>
-    public string ReadString(in ElfSection stringTable, uint offset, string what)
+    /// <param name="interned">The string may be one shared with other objects that have the same name (<see cref="InternedNames"/>).</param>
+    public string ReadString(in ElfSection stringTable, uint offset, string what, bool interned = false)
     {
         if (stringTable.Type == ElfSectionType.NoBits)
             throw new ElfFormatException($"{what} string table [{stringTable.Index}] has no data");
@@ -272,7 +273,7 @@ public sealed class ElfFile : IDisposable
         int end = rest.IndexOf((byte)0);
         if (end < 0)
             throw new ElfFormatException($"{what} at 0x{offset:x} in string table [{stringTable.Index}] is not NUL-terminated");
-        return Encoding.UTF8.GetString(rest.Slice(0, end));
+        return interned ? InternedNames.Get(rest.Slice(0, end)) : Encoding.UTF8.GetString(rest.Slice(0, end));
     }
 
     /// <summary>A view of the symbol table in section <paramref name="index"/> (SHT_SYMTAB or SHT_DYNSYM).</summary>

@@ -106,7 +106,10 @@ public sealed class FunctionIndex
         var keys = t_keys is { } spare && spare.Length >= entries.Length ? spare : (t_keys = new ulong[Math.Max(entries.Length, 256)]);
         for (int i = 0; i < entries.Length; i++)
             keys[i] = (ulong)entries[i].Section << ValueBits | entries[i].Value;
-        keys.AsSpan(0, entries.Length).Sort(entries);
+        if (entries.Length >= RadixFrom)
+            RadixSort(keys.AsSpan(0, entries.Length), entries);
+        else
+            keys.AsSpan(0, entries.Length).Sort(entries);
         for (int start = 0; start < entries.Length;)
         {
             int end = start + 1;
@@ -121,6 +124,53 @@ public sealed class FunctionIndex
             start = end;
         }
     }
+
+    /// <summary>From this many symbols on, <see cref="RadixSort"/> orders the keys (fewer: the library's sort, which wins on small arrays).</summary>
+    private const int RadixFrom = 256;
+
+    [ThreadStatic] private static ulong[]? t_radixKeys;
+    [ThreadStatic] private static int[]? t_order, t_radixOrder;
+    [ThreadStatic] private static Entry[]? t_radixEntries;
+
+    /// <summary>
+    /// Orders <paramref name="entries"/> by <paramref name="keys"/> (and the keys with them), a byte of the key per pass
+    /// from the lowest, skipping bytes no two keys differ in: a kernel module's few thousand code symbols take four passes
+    /// (three bytes of value, one of section) where a comparison sort took a dozen compares and moves per symbol. Stable;
+    /// symbols at one place are put in their whole order after (<see cref="Sort"/>), as with any sort.
+    /// </summary>
+    private static void RadixSort(Span<ulong> keys, Span<Entry> entries)
+    {
+        int n = keys.Length;
+        var from = keys;
+        Span<ulong> to = Rent(ref t_radixKeys, n);
+        Span<int> order = Rent(ref t_order, n), nextOrder = Rent(ref t_radixOrder, n);
+        for (int i = 0; i < n; i++) order[i] = i;
+        ulong differ = 0;
+        foreach (ulong k in from) differ |= k ^ from[0];
+        Span<int> at = stackalloc int[256];
+        for (int shift = 0; shift < 64; shift += 8)
+        {
+            if ((differ >> shift & 0xff) == 0) continue;
+            at.Clear();
+            foreach (ulong k in from) at[(int)(k >> shift) & 0xff]++;
+            for (int d = 0, sum = 0; d < 256; d++) (at[d], sum) = (sum, sum + at[d]);
+            for (int i = 0; i < n; i++)
+            {
+                int to_ = at[(int)(from[i] >> shift) & 0xff]++;
+                to[to_] = from[i];
+                nextOrder[to_] = order[i];
+            }
+            var swapKeys = from; from = to; to = swapKeys;
+            var swapOrder = order; order = nextOrder; nextOrder = swapOrder;
+        }
+        if (from != keys) from.CopyTo(keys);
+        Span<Entry> copy = Rent(ref t_radixEntries, n);
+        entries.CopyTo(copy);
+        for (int i = 0; i < n; i++) entries[i] = copy[order[i]];
+    }
+
+    private static Span<T> Rent<T>(ref T[]? spare, int length) =>
+        (spare is { } array && array.Length >= length ? array : spare = new T[Math.Max(length, 1024)]).AsSpan(0, length);
 
     private static int WholeOrder(Entry a, Entry b)
     {

@@ -793,7 +793,15 @@ internal sealed class ObjectChecker
     }
 
     /// <summary>"fix: …" for a rule's or an instrumentation row's fix, built once per text.</summary>
-    private static string FixLine(string fix) => FixLines.GetValue(fix, static f => "fix: " + f);
+    /// <remarks>The last one is kept here too: an object's listed findings mostly share one fix, and the shared table's lookup costs more than the comparison.</remarks>
+    private string FixLine(string fix)
+    {
+        if (!ReferenceEquals(fix, _lastFix))
+            (_lastFix, _lastFixLine) = (fix, FixLines.GetValue(fix, static f => "fix: " + f));
+        return _lastFixLine!;
+    }
+
+    private string? _lastFix, _lastFixLine;
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, string> FixLines = new();
 
