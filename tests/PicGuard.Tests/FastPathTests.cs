@@ -432,6 +432,79 @@ public sealed class FastPathTests
 
     }
 
+    /// <summary>
+    /// An index of 256 or more code symbols is ordered by a radix sort of the packed keys: the same answers as the plain
+    /// rule on ELFSharp's reading, at and around every symbol's start and end, for an object of some 900 code symbols in
+    /// three sections whose symbol table order is shuffled against their addresses, with values past 2^16 (three bytes of
+    /// the key differ) and sized aliases and labels at one place.
+    /// </summary>
+    [TestMethod]
+    public void FunctionIndex_OfManySymbols_NamesPlacesAsTheWholeOrderSortOfElfSharpsSymbolsDoes()
+    {
+        using var dir = new TempDir();
+        var random = new Random(12);
+        var source = new System.Text.StringBuilder();
+        var names = new List<string>();
+        for (int section = 0; section < 3; section++)
+            for (int i = 0; i < 300; i++)
+                names.Add($"f{section}_{i}");
+        // Symbols are made in the order they are first named: declared shuffled, defined in address order.
+        foreach (var name in names.OrderBy(_ => random.Next()))
+            source.AppendLine(name.EndsWith("_7", StringComparison.Ordinal) ? $"    .globl {name}" : $"    .type {name}, @function");
+        for (int section = 0; section < 3; section++)
+        {
+            source.AppendLine(section == 0 ? "    .text" : $"    .section .text.s{section}, \"ax\", @progbits");
+            for (int i = 0; i < 300; i++)
+            {
+                string name = $"f{section}_{i}";
+                if (i % 10 == 3) source.AppendLine($"label{section}_{i}:"); // a label (no type, no size) where a function starts
+                source.AppendLine($"{name}:");
+                if (i % 10 == 5) source.AppendLine($"    .type alias{section}_{i}, @function\nalias{section}_{i}:\n    .size alias{section}_{i}, 2");
+                int size = 8 + random.Next(24);
+                source.AppendLine($"    .fill {size}, 1, 0x90");
+                if (i % 7 != 0) source.AppendLine($"    .size {name}, {size - (i % 3)}"); // some unsized, some shorter than their bytes
+                if (i % 50 == 49) source.AppendLine("    .skip 30000, 0xcc"); // values past 2^16
+            }
+        }
+        string path = Compile(dir.Path, "many.s", source.ToString(), Gcc);
+        using var elf = new ElfFile(File.ReadAllBytes(path));
+        var index = FunctionIndex.Build(elf);
+        using var theirs = ELFSharp.ELF.ELFReader.Load(path);
+        var symbolTable = theirs.Sections.OfType<ELFSharp.ELF.Sections.ISymbolTable>().Single();
+        var code = symbolTable.Entries.Select((e, i) => (Entry: (dynamic)e, Index: i))
+            .Where(x => x.Index > 0)
+            .Select(x => (Name: (string)x.Entry.Name, Type: (int)x.Entry.Type, Section: (uint)x.Entry.PointedSectionIndex,
+                Value: Convert.ToUInt64(x.Entry.Value), Size: Convert.ToUInt64(x.Entry.Size), x.Index))
+            .Where(x => x.Type is 0 or 2 or 10 && x.Section is > 0 and < 0xff00 && x.Name.Length > 0)
+            .OrderBy(x => x.Section).ThenBy(x => x.Value).ThenByDescending(x => x.Size).ThenBy(x => x.Index).ToList();
+        Assert.IsGreaterThan(1000, code.Count, "more code symbols than the radix sort's threshold, many times over");
+        Assert.IsTrue(code.Max(x => x.Value) > 1UL << 16, "values that differ in a third byte");
+        int places = 0;
+        foreach (var bySection in code.GroupBy(x => x.Section))
+        {
+            var symbols = bySection.ToList();
+            var points = symbols.SelectMany(x => new[] { x.Value, x.Value + 1, x.Value + x.Size, x.Value + x.Size + 1 })
+                .Concat(symbols.Where(x => x.Value > 0).Select(x => x.Value - 1)).Distinct();
+            foreach (ulong at in points)
+            {
+                string? expected = null;
+                ulong offset = 0;
+                for (int i = symbols.Count - 1; i >= 0; i--)
+                {
+                    var x = symbols[i];
+                    if (x.Value > at || x.Size != 0 && at - x.Value >= x.Size) continue;
+                    (expected, offset) = (x.Name, at - x.Value);
+                    break;
+                }
+                var (name, actualOffset) = index.Containing(bySection.Key, at);
+                Assert.AreEqual(expected, name, $"[{bySection.Key}]+0x{at:x}");
+                if (expected is not null) Assert.AreEqual(offset, actualOffset, $"[{bySection.Key}]+0x{at:x}");
+                places++;
+            }
+        }
+        Assert.IsGreaterThan(3000, places);
+    }
+
     /// <summary>The plain way: decode from the function's start until the instruction that holds the site.</summary>
     private static string? Sweep(ElfFile elf, ElfSection section, ulong site, ulong start)
     {
