@@ -547,10 +547,14 @@ public sealed class Checker
     /// </summary>
     private IEnumerable<Unit> Units(IReadOnlyList<string> paths, FilesRun run)
     {
+        // A relative path is opened by its full path, made here against the working directory read once: the runtime
+        // would read the working directory again for every file (a getcwd call under the partitioner's lock).
+        string? workingDirectory = null;
         for (int i = 0; i < paths.Count; i++)
         {
             var job = new FileJob(i, paths[i], _options, run) { BitcodeFile = run.Bitcode.NextFile() };
-            var kind = FileContents.Probe(job.Path, out var handle, out long length);
+            string fullPath = Path.IsPathRooted(job.Path) ? job.Path : Path.Join(workingDirectory ??= Environment.CurrentDirectory, job.Path);
+            var kind = FileContents.Probe(fullPath, out var handle, out long length);
             if (kind == FileContents.Kind.SmallObject)
             {
                 run.Set(i, job);
