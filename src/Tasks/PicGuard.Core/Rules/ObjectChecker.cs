@@ -275,9 +275,12 @@ internal sealed class ObjectChecker
                         _ => false,
                     };
                     if (!found) continue;
-                    if (_tallyOnly)
+                    // Counted only: nothing is described. Once the set lists no more, so is a finding no listed one can be
+                    // identical to, known from the key's plain numbers before the entry is decoded whole (Record).
+                    if (_tallyOnly || _findings.CountsOnly
+                        && !_findings.MayRepeat(rule.Number, _objectOrdinal, type, section.Link, relocations.SymbolAt(i), SectionField(check, p)))
                     {
-                        _findings.Tally(severity); // counted only: nothing is described
+                        _findings.Tally(severity);
                         continue;
                     }
                     // The message is made only once the finding is known to be listed or suppressed (Record), not per repeat.
@@ -731,26 +734,24 @@ internal sealed class ObjectChecker
         return $" (a warning under {_profile.Name}: {why}; still an absolute address, which the position-independent flag policy avoids)";
     }
 
-    /// <summary>A relocation finding: counted when an identical one is known, built only when it is listed or suppressed.</summary>
+    /// <summary>The patched section as the finding's key holds it: its index when the message names it, else -1.</summary>
+    private int SectionField(RelocationCheck check, in ElfSection patched) => check switch
+    {
+        RelocationCheck.InstrumentationTarget => -1,
+        RelocationCheck.NotAcceptedByLoader => _loader!.ErrorNamesSection ? patched.Index : -1,
+        _ => patched.Index,
+    };
+
+    /// <summary>
+    /// A relocation finding (one the caller did not find to be only counted): counted when an identical one is known, built
+    /// only when it is listed or suppressed.
+    /// </summary>
     private void Record(Rule rule, Severity severity, in ElfSection relocationSection, in ElfSection patched, in ElfRelocation r, int index, RelocationType type, in MessageParts parts)
     {
         // Identical findings (same rule, type and target, and the same section where the message names it) are counted
         // without formatting anything: every call to __stack_chk_fail in an object is one finding, with its places.
         var check = rule.Relocation!.Check;
-        bool messageNamesSection = check switch
-        {
-            RelocationCheck.InstrumentationTarget => false,
-            RelocationCheck.NotAcceptedByLoader => _loader!.ErrorNamesSection,
-            _ => true,
-        };
-        int sectionField = messageNamesSection ? patched.Index : -1;
-        // Once the set lists no more, a finding that no listed one can be identical to is only counted: known from the
-        // key's plain numbers, before the symbol's type is read or the whole key is made.
-        if (_findings.CountsOnly && !_findings.MayRepeat(rule.Number, _objectOrdinal, r.Type, relocationSection.Link, r.SymbolIndex, sectionField))
-        {
-            _findings.Tally(severity);
-            return;
-        }
+        int sectionField = SectionField(check, patched);
         bool sectionSymbol = r.SymbolIndex != 0 && relocationSection.Link != 0 && Symbols(relocationSection.Link).TypeOf(r.SymbolIndex) == ElfSymbolType.Section;
         bool messageNamesOffset = check == RelocationCheck.Overflow || check == RelocationCheck.NotAcceptedByLoader && _loader!.ErrorNamesOffset;
         var key = new FindingKey(rule.Number, _objectOrdinal, r.Type, relocationSection.Link, r.SymbolIndex, sectionSymbol ? r.Addend : 0,
