@@ -20,6 +20,33 @@ public sealed class ElfFormatTests
 
     private static string Signature(Diagnostic d) => $"{d.Code} {d.RelocationType} {d.Section} {d.Location?.Offset} {d.Location?.Function} {d.Symbol}";
 
+    // ---- section names -------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Section names are strings shared by the objects of a run (InternedNames, a table of 1,024 slots found by a hash of
+    /// the name's bytes): the same name in two objects is one string, and two names whose hashes share a slot
+    /// (<c>.text.f138</c> and <c>.text.f264</c>) each read as themselves, however often they take the slot from each other.
+    /// </summary>
+    [TestMethod]
+    public void SectionNames_AreSharedAcrossObjects_AndNamesSharingASlotEachReadAsThemselves()
+    {
+        using var dir = new TempDir();
+        string first = Compile(dir.Path, "first.s", "    .section .text.f138, \"ax\", @progbits\n    ret\n    .text\n    ret\n", Gcc);
+        string second = Compile(dir.Path, "second.s", "    .section .text.f264, \"ax\", @progbits\n    ret\n    .text\n    ret\n", Gcc);
+        for (int round = 0; round < 4; round++)
+        {
+            // Fresh objects every round: each reads its names again, and the two take the slot from each other.
+            using var a = new ElfFile(File.ReadAllBytes(first));
+            using var b = new ElfFile(File.ReadAllBytes(second));
+            string[] namesA = a.Sections.Select(s => a.SectionName(s)).ToArray(), namesB = b.Sections.Select(s => b.SectionName(s)).ToArray();
+            CollectionAssert.Contains(namesA, ".text.f138");
+            CollectionAssert.DoesNotContain(namesA, ".text.f264");
+            CollectionAssert.Contains(namesB, ".text.f264");
+            CollectionAssert.DoesNotContain(namesB, ".text.f138");
+            Assert.AreSame(namesA.Single(n => n == ".text"), namesB.Single(n => n == ".text"), "one string for the name both objects have");
+        }
+    }
+
     // ---- SHT_CREL ------------------------------------------------------------------------------------
 
     [TestMethod]

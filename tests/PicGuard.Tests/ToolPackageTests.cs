@@ -76,6 +76,21 @@ public sealed class ToolPackageTests
         Assert.AreEqual(inProcess.Exit, installed.ExitCode, installed.All);
         Assert.AreEqual(inProcess.Out, installed.StdOut);
         StringAssert.Contains(installed.StdOut, "error PG0001");
+
+        // A relative path, from the directory that holds it: opened by its full path, reported as given.
+        var relative = Run(picguard, ["check", Path.GetFileName(kernel)], Path.GetDirectoryName(kernel));
+        Assert.AreEqual(inProcess.Exit, relative.ExitCode, relative.All);
+        Assert.AreEqual(inProcess.Out.Replace(kernel, Path.GetFileName(kernel), StringComparison.Ordinal), relative.StdOut);
+
+        // A file another process holds with an exclusive lock (this test process: .NET takes flock(LOCK_EX) for
+        // FileShare.None) is still read: the tool takes no lock of its own (System.IO.DisableFileLocking), where it
+        // used to report PG9003 "IO_SharingViolation_File".
+        using (new FileStream(kernel, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            var locked = Run(picguard, ["check", kernel]);
+            Assert.AreEqual(inProcess.Exit, locked.ExitCode, locked.All);
+            Assert.AreEqual(inProcess.Out, locked.StdOut);
+        }
     }
 
     private static string[] Names(string nupkg)
