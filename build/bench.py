@@ -61,11 +61,15 @@ def median(values):
 
 
 def alternate(commands, rounds, **kwargs):
-    """commands: name -> argv. Runs each once per round, in turn; returns name -> [Run]."""
+    """commands: name -> argv. Runs each once per round, in turn, each round starting one further along the list (a
+    command's place in the round moves: whatever runs right after a long single-threaded tool is slower, and that was
+    always the first command); returns name -> [Run]."""
     runs = {name: [] for name in commands}
-    for _ in range(rounds):
-        for name, argv in commands.items():
-            run, _ = timed(argv, **kwargs)
+    names = list(commands)
+    for r in range(rounds):
+        for i in range(len(names)):
+            name = names[(r + i) % len(names)]
+            run, _ = timed(commands[name], **kwargs)
             runs[name].append(run)
     for name, argv in commands.items():
         peak = peak_rss_kb(argv, **kwargs)
@@ -114,6 +118,10 @@ def files_vs_tools(title, paths, picguard, rounds, count_relocations=True):
     if not shutil.which("llvm-readelf-19"):
         del commands["llvm-readelf-19 -r"]
     runs = alternate(commands, rounds)
+    # Listing against counting, side by side in rounds of their own (the two alone, in turn, the first of each round
+    # changing): in the rounds above the command after the slowest tools runs up to a fifth slower.
+    timed(commands["picguard check"])  # not counted: the first run after the slowest tools
+    pair = alternate({name: commands[name] for name in ("picguard check", "picguard check --summary-only")}, 2 * rounds + 1)
     objects, counted = summary_relocations(runs["picguard check --summary-only"][0].stderr)
     expected = readelf_relocations(paths) if count_relocations else counted
     wall = {name: median(r.wall for r in rs) for name, rs in runs.items()}
@@ -122,13 +130,15 @@ def files_vs_tools(title, paths, picguard, rounds, count_relocations=True):
         rows.append([name, f"{wall[name]:.3f}", f"{median(r.cpu for r in rs):.3f}", f"{max(r.rss_kb for r in rs) / 1024:.0f}",
                      f"{wall['objdump -r'] / wall[name]:.1f}x", f"{wall[name] / wall['cat']:.2f}x"])
     table(["command", "median wall s", "median CPU s", "peak MB", "objdump -r / this", "this / cat"], rows)
-    listing, summary = wall["picguard check"], wall["picguard check --summary-only"]
+    listing, summary = (median(r.wall for r in pair[name]) for name in ("picguard check", "picguard check --summary-only"))
     print(f"objects: {objects}; relocations: picguard {counted}, readelf -rW {expected}: {'equal' if counted == expected else 'MISMATCH'}")
     listed = re.search(r"(\d+) error\(s\), (\d+) warning\(s\)(?:, \d+ suppressed)?(?:, (\d+) omitted)?", runs["picguard check"][0].stderr)
     if listed:
         print(f"findings: {listed.group(1)} errors, {listed.group(2)} warnings, {listed.group(3) or 0} of them counted but not listed")
-    print(f"picguard check vs objdump -r: {wall['objdump -r'] / listing:.1f}x faster; listing / --summary-only: {listing / summary:.2f}x; "
-          f"--summary-only / cat: {summary / wall['cat']:.2f}x\n")
+    print(f"picguard check vs objdump -r: {wall['objdump -r'] / wall['picguard check']:.1f}x faster; "
+          f"--summary-only / cat: {wall['picguard check --summary-only'] / wall['cat']:.2f}x; listing / --summary-only: "
+          f"{wall['picguard check'] / wall['picguard check --summary-only']:.2f}x in the rounds above, {listing / summary:.2f}x side by side "
+          f"({2 * rounds + 1} rounds of the two alone: {listing:.3f} s and {summary:.3f} s)\n")
     return counted == expected
 
 
