@@ -39,7 +39,7 @@ public static class DumpRelocsCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                stderr.WriteLine($"{file}: error PG9003: cannot read '{file}': {e.Message}");
+                stderr.WriteLine($"{file}: error PG9003: cannot read '{file}': {PicGuard.Elf.FileErrors.Describe(e)}");
                 exit = Program.ExitUsage;
                 continue;
             }

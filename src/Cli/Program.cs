@@ -366,7 +366,7 @@ public static class Program
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
             try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            stderr.WriteLine($"picguard: error {RuleCatalog.BadConfiguration.Code}: --output '{outputFile}' cannot be written: {e.Message}");
+            stderr.WriteLine($"picguard: error {RuleCatalog.BadConfiguration.Code}: --output '{outputFile}' cannot be written: {PicGuard.Elf.FileErrors.Describe(e)}");
             return false;
         }
     }

@@ -278,4 +278,26 @@ public sealed class CliTests
         Assert.AreEqual("a.o: note: suppressed PG0001: absolute relocation R_X86_64_64 against 'x' (--suppress PG0001:x@.text)",
             Program.SuppressedLine(d, result.Suppressed[1].By));
     }
+
+    /// <summary>
+    /// A file that cannot be read or written is said in words, the same whether the runtime's messages are there (this
+    /// test host) or only their keys (the installed tool, built with UseSystemResourceKeys: `ToolPackageTests` runs it).
+    /// </summary>
+    [TestMethod]
+    public void FileErrors_SayWhatWentWrong_FromTheExceptionNotItsResourceKey()
+    {
+        Assert.AreEqual("permission denied", PicGuard.Elf.FileErrors.Describe(new UnauthorizedAccessException("UnauthorizedAccess_IODenied_Path, /tmp/x.o")));
+        Assert.AreEqual("permission denied", PicGuard.Elf.FileErrors.Describe(new UnauthorizedAccessException("Access to the path '/tmp/x.o' is denied.")));
+        Assert.AreEqual("no such file or directory", PicGuard.Elf.FileErrors.Describe(new DirectoryNotFoundException("IO_PathNotFound_Path, /d/.x.tmp")));
+        Assert.AreEqual("the file is locked by another process", PicGuard.Elf.FileErrors.Describe(new IOException("IO_SharingViolation_File, /tmp/x.o", 11)));
+        Assert.AreEqual("IOException (error 28)", PicGuard.Elf.FileErrors.Describe(new IOException("IO_DiskFull_Path_Reason, /x, 28", 28)));
+        Assert.AreEqual("Input/output error : '/tmp/x.o'", PicGuard.Elf.FileErrors.Describe(new IOException("Input/output error : '/tmp/x.o'", 5)), "the system's own text stays");
+
+        // In process: --output into a directory that does not exist names the failure, not the temporary file written first.
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "missing", "out.txt");
+        var (exit, _, err) = Cli("check", "--output", output, Compile(dir.Path, "k.c", Sources.GlobalTable, Gcc, "-O2", "-fpic"));
+        Assert.AreEqual(Program.ExitUsage, exit, err);
+        StringAssert.Contains(err, $"--output '{output}' cannot be written: no such file or directory");
+    }
 }

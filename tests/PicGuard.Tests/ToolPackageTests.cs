@@ -91,6 +91,14 @@ public sealed class ToolPackageTests
             Assert.AreEqual(inProcess.Exit, locked.ExitCode, locked.All);
             Assert.AreEqual(inProcess.Out, locked.StdOut);
         }
+
+        // Built without the runtime's messages (UseSystemResourceKeys), the tool still says what went wrong in words:
+        // an exception's message there is a resource key and the temporary file's name ("IO_PathNotFound_Path, /…/.out.txt.….tmp").
+        string output = Path.Combine(dir.Path, "missing", "out.txt");
+        var unwritable = Run(picguard, ["check", "--output", output, kernel]);
+        Assert.AreEqual(2, unwritable.ExitCode, unwritable.All);
+        StringAssert.Contains(unwritable.StdErr, $"--output '{output}' cannot be written: no such file or directory");
+        Assert.IsFalse(unwritable.StdErr.Contains("_Path", StringComparison.Ordinal) || unwritable.StdErr.Contains(".tmp", StringComparison.Ordinal), unwritable.StdErr);
     }
 
     private static string[] Names(string nupkg)

@@ -506,7 +506,7 @@ public sealed class Checker
                 }
                 catch (IOException e)
                 {
-                    findings.Add(Make(RuleCatalog.MissingInput, unit.Job.Path, unit.ObjectName, $"cannot read '{unit.ObjectName}': {e.Message}"));
+                    findings.Add(Make(RuleCatalog.MissingInput, unit.Job.Path, unit.ObjectName, $"cannot read '{unit.ObjectName}': {FileErrors.Describe(e)}"));
                 }
                 if (member is { } bytes)
                     CheckObject(result, findings, unit.Job.Path, unit.ObjectName, bytes, unit.Job.Bitcode, unit.File, unit.Member);
@@ -535,7 +535,7 @@ public sealed class Checker
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            unit.Job.Done(unit, Single(unit.Job.Path, RuleCatalog.MissingInput, $"cannot read '{unit.Job.Path}': {e.Message}"));
+            unit.Job.Done(unit, Single(unit.Job.Path, RuleCatalog.MissingInput, $"cannot read '{unit.Job.Path}': {FileErrors.Describe(e)}"));
             return false;
         }
     }
@@ -611,7 +611,7 @@ public sealed class Checker
                 }
                 catch (IOException e)
                 {
-                    job.Tail = Make(RuleCatalog.MissingInput, job.Path, job.Path, $"cannot read '{job.Path}': {e.Message}");
+                    job.Tail = Make(RuleCatalog.MissingInput, job.Path, job.Path, $"cannot read '{job.Path}': {FileErrors.Describe(e)}");
                     break;
                 }
                 var unit = job.Add($"{job.Path}({member.Name})", member.Data);
@@ -655,7 +655,7 @@ public sealed class Checker
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            failed = Single(path, RuleCatalog.MissingInput, $"cannot read '{path}': {e.Message}");
+            failed = Single(path, RuleCatalog.MissingInput, $"cannot read '{path}': {FileErrors.Describe(e)}");
         }
         return null;
     }

@@ -252,7 +252,7 @@ public static class ArArchive
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            string why = e is FileNotFoundException or DirectoryNotFoundException ? "does not exist" : $"cannot be read: {e.Message}";
+            string why = e is FileNotFoundException or DirectoryNotFoundException ? "does not exist" : $"cannot be read: {FileErrors.Describe(e)}";
             return new ArMember(name, offset, default) { FilePath = path, Missing = $"thin archive member '{name}' {why} (looked for {path})" };
         }
     }

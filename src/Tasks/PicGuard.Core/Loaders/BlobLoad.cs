@@ -60,7 +60,7 @@ public static class BlobLoad
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Fail(RuleCatalog.MissingInput, File.Exists(path) ? $"cannot read '{path}': {e.Message}" : $"input file '{path}' does not exist");
+            Fail(RuleCatalog.MissingInput, File.Exists(path) ? $"cannot read '{path}': {FileErrors.Describe(e)}" : $"input file '{path}' does not exist");
             return outcome;
         }
         try
