@@ -16,8 +16,8 @@ public static class FileErrors
         UnauthorizedAccessException => "permission denied",
         FileNotFoundException or DirectoryNotFoundException => "no such file or directory",
         PathTooLongException => "the path is too long",
-        IOException { HResult: WouldBlock } when IsResourceKey(e.Message) => "the file is locked by another process",
-        IOException { HResult: Exists } when IsResourceKey(e.Message) => "the file exists",
+        IOException { HResult: WouldBlock } => "the file is locked by another process",
+        IOException { HResult: Exists } => "the file exists",
         _ when IsResourceKey(e.Message) => $"{e.GetType().Name} (error {e.HResult})",
         _ => e.Message,
     };

@@ -103,13 +103,13 @@ public sealed class FunctionIndex
             entries.Sort(static (a, b) => WholeOrder(a, b));
             return;
         }
-        var keys = t_keys is { } spare && spare.Length >= entries.Length ? spare : (t_keys = new ulong[Math.Max(entries.Length, 256)]);
+        var keys = Scratch(ref t_keys, entries.Length);
         for (int i = 0; i < entries.Length; i++)
             keys[i] = (ulong)entries[i].Section << ValueBits | entries[i].Value;
         if (entries.Length >= RadixFrom)
-            RadixSort(keys.AsSpan(0, entries.Length), entries);
+            RadixSort(keys, entries);
         else
-            keys.AsSpan(0, entries.Length).Sort(entries);
+            keys.Sort(entries);
         for (int start = 0; start < entries.Length;)
         {
             int end = start + 1;
@@ -142,8 +142,8 @@ public sealed class FunctionIndex
     {
         int n = keys.Length;
         var from = keys;
-        Span<ulong> to = Rent(ref t_radixKeys, n);
-        Span<int> order = Rent(ref t_order, n), nextOrder = Rent(ref t_radixOrder, n);
+        Span<ulong> to = Scratch(ref t_radixKeys, n);
+        Span<int> order = Scratch(ref t_order, n), nextOrder = Scratch(ref t_radixOrder, n);
         for (int i = 0; i < n; i++) order[i] = i;
         ulong differ = 0;
         foreach (ulong k in from) differ |= k ^ from[0];
@@ -156,20 +156,21 @@ public sealed class FunctionIndex
             for (int d = 0, sum = 0; d < 256; d++) (at[d], sum) = (sum, sum + at[d]);
             for (int i = 0; i < n; i++)
             {
-                int to_ = at[(int)(from[i] >> shift) & 0xff]++;
-                to[to_] = from[i];
-                nextOrder[to_] = order[i];
+                int place = at[(int)(from[i] >> shift) & 0xff]++;
+                to[place] = from[i];
+                nextOrder[place] = order[i];
             }
             var swapKeys = from; from = to; to = swapKeys;
             var swapOrder = order; order = nextOrder; nextOrder = swapOrder;
         }
         if (from != keys) from.CopyTo(keys);
-        Span<Entry> copy = Rent(ref t_radixEntries, n);
+        Span<Entry> copy = Scratch(ref t_radixEntries, n);
         entries.CopyTo(copy);
         for (int i = 0; i < n; i++) entries[i] = copy[order[i]];
     }
 
-    private static Span<T> Rent<T>(ref T[]? spare, int length) =>
+    /// <summary>The first <paramref name="length"/> elements of this thread's spare array, grown when too short; kept, never cleared.</summary>
+    private static Span<T> Scratch<T>(ref T[]? spare, int length) =>
         (spare is { } array && array.Length >= length ? array : spare = new T[Math.Max(length, 1024)]).AsSpan(0, length);
 
     private static int WholeOrder(Entry a, Entry b)
