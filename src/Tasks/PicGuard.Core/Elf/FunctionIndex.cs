@@ -19,6 +19,8 @@ public sealed class FunctionIndex
     private readonly ElfSymbolTable? _table;
     private string?[] _names;
 
+    // Laid out by the runtime (the two 64-bit fields first): 24 bytes, not 32, in the pooled arrays, the sort and each lookup.
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)]
     private readonly record struct Entry(uint Section, ulong Value, ulong Size, uint Symbol);
 
     private FunctionIndex(Entry[] symbols, int count, ElfSymbolTable? table)

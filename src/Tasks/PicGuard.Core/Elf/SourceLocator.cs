@@ -22,13 +22,14 @@ public sealed class SourceLocator
 {
     private readonly ElfFile _elf;
     private readonly bool _linked;
-    private readonly Dictionary<uint, List<LineSequence>> _sequences;
+    /// <summary>The line table's sequences by section (0 for a linked file); null when there are none (most objects that reach here).</summary>
+    private readonly Dictionary<uint, List<LineSequence>>? _sequences;
     private FileSymbols? _fileSymbols;
 
     /// <summary>Decompressed debug sections above this size are ignored (no position, no exception).</summary>
     private const long MaxDecompressedSize = 256L << 20;
 
-    private SourceLocator(ElfFile elf, Dictionary<uint, List<LineSequence>> sequences)
+    private SourceLocator(ElfFile elf, Dictionary<uint, List<LineSequence>>? sequences)
     {
         _elf = elf;
         _linked = elf.FileType != ElfFileType.Relocatable;
@@ -38,11 +39,12 @@ public sealed class SourceLocator
     /// <summary>Reads the line table of <paramref name="elf"/>; the symbol table is read on the first fallback.</summary>
     public static SourceLocator Build(ElfFile elf)
     {
-        var sequences = new Dictionary<uint, List<LineSequence>>();
+        Dictionary<uint, List<LineSequence>>? sequences = null;
         try
         {
             foreach (var sequence in ReadLineTable(elf))
             {
+                sequences ??= new();
                 if (!sequences.TryGetValue(sequence.Section, out var list))
                     sequences[sequence.Section] = list = new List<LineSequence>();
                 list.Add(sequence);
@@ -50,13 +52,13 @@ public sealed class SourceLocator
         }
         catch (Exception e) when (e is DwarfFormatException or ElfFormatException or InvalidDataException)
         {
-            sequences.Clear();
+            sequences = null;
         }
         return new SourceLocator(elf, sequences);
     }
 
     /// <summary>True when the object has line information the locator could decode.</summary>
-    public bool HasLineTable => _sequences.Count > 0;
+    public bool HasLineTable => _sequences is not null;
 
     /// <summary>
     /// The source position of a place: for relocatable objects <paramref name="offset"/> is the offset
@@ -70,7 +72,7 @@ public sealed class SourceLocator
 
     private SourcePosition? FromLineTable(uint sectionIndex, ulong offset)
     {
-        if (!_sequences.TryGetValue(_linked ? 0 : sectionIndex, out var candidates)) return null;
+        if (_sequences is null || !_sequences.TryGetValue(_linked ? 0 : sectionIndex, out var candidates)) return null;
         // Sequences of code the linker discarded may overlap real ones (often at address 0):
         // the one starting closest to the place is the most specific.
         LineSequence? best = null;
@@ -176,6 +178,7 @@ public sealed class SourceLocator
         /// <summary>Local symbols that may hold a place, sorted by section, value and symbol index: a lookup is a bisection.</summary>
         private Local[] _locals = [];
 
+        [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Auto)] // 24 bytes, not 32
         private readonly record struct Local(uint Section, ulong Value, ulong Size, uint Index);
 
         public static FileSymbols Read(ElfFile elf)
