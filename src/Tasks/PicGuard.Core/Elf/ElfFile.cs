@@ -246,7 +246,7 @@ public sealed class ElfFile : IDisposable
         if (_sectionNameTable == 0 || _sectionNameTable >= _count) return $"[{section.Index}]"; // no name table (or disposed)
         if ((uint)section.Index >= (uint)_count || _sections[section.Index].NameOffset != section.NameOffset)
             return ReadString(_sections[_sectionNameTable], section.NameOffset, "section name");
-        var names = _sectionNames ??= new string?[_count];
+        var names = _sectionNames ??= RentNameArray(_count);
         return names[section.Index] ??= ReadString(_sections[_sectionNameTable], section.NameOffset, "section name", interned: true);
     }
 
@@ -451,6 +451,13 @@ public sealed class ElfFile : IDisposable
     {
         var borrowed = _sections;
         if (borrowed.Length == 0) return;
+        if (_sectionNames is { } names)
+        {
+            Array.Clear(names, 0, _count);
+            _sectionNames = null;
+            if (t_spareNames is null || t_spareNames.Length < names.Length)
+                t_spareNames = names;
+        }
         _sections = [];
         _count = 0;
         _sectionList = null;
@@ -463,6 +470,20 @@ public sealed class ElfFile : IDisposable
     /// all the pooling the checker needs (the shared array pool missed often for arrays of this size and this churn).
     /// </summary>
     [ThreadStatic] private static ElfSection[]? t_spareSections;
+
+    /// <summary>The same for the array of section names (<see cref="SectionName"/>), given back cleared: a listing names sections of every object.</summary>
+    [ThreadStatic] private static string?[]? t_spareNames;
+
+    private static string?[] RentNameArray(int count)
+    {
+        var spare = t_spareNames;
+        if (spare is not null && spare.Length >= count)
+        {
+            t_spareNames = null;
+            return spare;
+        }
+        return new string?[Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)count))];
+    }
 
     private static ElfSection[] RentSectionArray(int count)
     {
