@@ -324,6 +324,74 @@ public sealed class FastPathTests
     }
 
     /// <summary>
+    /// The lengths the sweep steps over without Iced are Iced's, for a valid instruction, on random bytes (leading
+    /// prefixes, REX and 0F made common, some cut short): the table gives no length Iced would not, and knows a good share.
+    /// </summary>
+    [TestMethod]
+    public void InstructionLengths_AreIcedsLengths_OnRandomBytes()
+    {
+        var random = new Random(20261203);
+        byte[] leading = [0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x2E, 0x3E, 0x26, 0x64, 0x65, 0x40, 0x41, 0x48, 0x4C, 0x0F, 0x0F, 0x0F, 0x9B, 0xC4, 0x62];
+        var bytes = new byte[15];
+        int samples = 1_000_000, known = 0;
+        var wrong = new List<string>();
+        for (int k = 0; k < samples; k++)
+        {
+            random.NextBytes(bytes);
+            for (int j = random.Next(4); j > 0; j--) bytes[j - 1] = leading[random.Next(leading.Length)];
+            int available = random.Next(8) == 0 ? random.Next(1, 16) : 15;
+            int length = InstructionLength.Of64(bytes.AsSpan(0, available));
+            if (length == 0) continue;
+            known++;
+            var decoder = Iced.Intel.Decoder.Create(64, new Iced.Intel.ByteArrayCodeReader(bytes, 0, available));
+            decoder.Decode(out var instruction);
+            if ((instruction.IsInvalid || instruction.Length != length) && wrong.Count < 10)
+                wrong.Add($"{Convert.ToHexString(bytes, 0, available)}: {length}, Iced {(instruction.IsInvalid ? "invalid" : instruction.Length)}");
+        }
+        Assert.AreEqual(0, wrong.Count, string.Join("\n", wrong));
+        Assert.IsGreaterThan(samples / 4, known, "the table knows the common one-byte and two-byte opcodes");
+    }
+
+    /// <summary>
+    /// The same on compiled code, swept with Iced from the start of every code section: gcc and clang, kernel flags
+    /// (IBT's endbr64, retpolines, return thunks, ftrace, stack protector) and AVX2; the table knows nearly every
+    /// instruction there, so a site's sweep seldom needs Iced.
+    /// </summary>
+    [TestMethod]
+    public void InstructionLengths_AreIcedsLengths_OnCompiledCode_AndKnowNearlyEveryInstruction()
+    {
+        using var dir = new TempDir();
+        var objects = ElfCorpus.CompileObjects(dir).Where(o => o.Label.Contains("x86_64")).ToList();
+        objects.Add(("kernel-flags", Compile(dir.Path, "kernel.c", ElfCorpus.Source, Gcc,
+            "-O2", "-mcmodel=kernel", "-fno-pic", "-mno-red-zone", "-fcf-protection=full", "-mindirect-branch=thunk-extern",
+            "-mfunction-return=thunk-extern", "-pg", "-mfentry", "-fstack-protector-strong")));
+        objects.Add(("clang-avx2", Compile(dir.Path, "avx2.c", ElfCorpus.Source, Clang, "-O3", "-mavx2")));
+        int instructions = 0, known = 0;
+        foreach (var (label, path) in objects)
+        {
+            using var elf = new ElfFile(File.ReadAllBytes(path));
+            foreach (var section in elf.Sections.Where(s => s.IsExecutable && s.HasFileData))
+            {
+                var code = elf.SectionData(section).ToArray();
+                var decoder = Iced.Intel.Decoder.Create(64, new Iced.Intel.ByteArrayCodeReader(code));
+                while (decoder.IP < (ulong)code.Length)
+                {
+                    ulong at = decoder.IP;
+                    decoder.Decode(out var instruction);
+                    int length = InstructionLength.Of64(code.AsSpan((int)at));
+                    instructions++;
+                    if (length == 0) continue;
+                    known++;
+                    Assert.IsFalse(instruction.IsInvalid, $"{label} [{section.Index}]+0x{at:x}: {length}, Iced invalid");
+                    Assert.AreEqual(instruction.Length, length, $"{label} [{section.Index}]+0x{at:x}: {instruction}");
+                }
+            }
+        }
+        Assert.IsGreaterThan(400, instructions);
+        Assert.IsGreaterThan(instructions * 9 / 10, known, $"{known} of {instructions} instructions known");
+    }
+
+    /// <summary>
     /// A byte that is no instruction (hand-written assembly jumping over it) throws a sweep from the function's start out
     /// of step: it decodes the call and the movabs after it as other instructions. The call's own relocation proves where
     /// the call ends, so the movabs is decoded from there and named as it is.

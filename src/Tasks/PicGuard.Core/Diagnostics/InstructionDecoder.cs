@@ -179,10 +179,18 @@ internal sealed class SiteDecoder(ElfFile elf)
         else
             reader.Load(code[(int)begin..end]);
         var decoder = _bitness == 64 ? t_decoder64 ??= Decoder.Create(64, reader) : t_decoder32 ??= Decoder.Create(32, reader);
-        decoder.IP = begin;
-        ulong limit = (ulong)end;
-        while (decoder.IP <= siteOffset && decoder.IP < limit)
+        ulong at = begin, limit = (ulong)end;
+        while (at <= siteOffset && at < limit)
         {
+            // An instruction that ends at or before the site is stepped over by its length where its first bytes settle it
+            // (InstructionLength: nearly every instruction of compiled code); Iced decodes the rest, and the one at the site.
+            if (_bitness == 64 && InstructionLength.Of64(code[(int)at..end]) is var length and > 0 && at + (ulong)length <= siteOffset)
+            {
+                at += (ulong)length;
+                continue;
+            }
+            reader.MoveTo((int)(at - begin));
+            decoder.IP = at;
             decoder.Decode(out var instruction);
             if (instruction.IsInvalid) return default;
             if (siteOffset < instruction.NextIP)
@@ -190,6 +198,7 @@ internal sealed class SiteDecoder(ElfFile elf)
                 _resume = instruction.IP;
                 return Text(instruction, code.Slice((int)instruction.IP, instruction.Length));
             }
+            at = instruction.NextIP;
         }
         return default;
     }
@@ -302,15 +311,18 @@ internal sealed class SiteDecoder(ElfFile elf)
     {
         private byte[] _own = new byte[256];
         private byte[] _buffer = [];
-        private int _position, _end;
+        private int _start, _position, _end;
 
         /// <summary>Reads <paramref name="bytes"/> from <paramref name="start"/> up to <paramref name="end"/>, in place.</summary>
         public void Read(byte[] bytes, int start, int end)
         {
             _buffer = bytes;
-            _position = start;
+            _start = _position = start;
             _end = end;
         }
+
+        /// <summary>Goes on reading <paramref name="offset"/> bytes after the start of what it reads.</summary>
+        public void MoveTo(int offset) => _position = _start + offset;
 
         /// <summary>Reads a copy of <paramref name="bytes"/>.</summary>
         public void Load(ReadOnlySpan<byte> bytes)
