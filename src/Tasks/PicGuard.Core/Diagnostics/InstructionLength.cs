@@ -17,80 +17,118 @@ namespace PicGuard.Diagnostics;
 /// </remarks>
 internal static class InstructionLength
 {
-    /// <summary>How the length of a one-byte-map opcode is made (<see cref="OneByte"/>).</summary>
-    private enum Form : byte
-    {
-        Unknown = 0,   // Iced decides
-        Plain,         // the opcode alone
-        Imm8,          // + imm8
-        Imm16,         // + imm16
-        ImmZ,          // + imm16 with the operand-size prefix, else imm32
-        ModRM,         // + ModRM (SIB, displacement)
-        ModRMImm8,     // + ModRM + imm8
-        ModRMImmZ,     // + ModRM + imm16/imm32
-        Rel8,          // + rel8 (a branch: no operand-size prefix)
-        Rel32,         // + rel32 (a branch: no operand-size prefix)
-        MovImm,        // B8+r: + imm64 with REX.W, imm16 with the operand-size prefix, else imm32
-        Moffs,         // A0–A3: + an 8-byte address
-        Enter,         // + imm16 + imm8
-        Group,         // by ModRM's reg field (<see cref="GroupForm"/>)
-        TwoByte,       // 0F: the two-byte map
-    }
+    // An opcode's entry in its map's table: what follows the opcode. The low three bits say the immediate.
+    private const byte Unknown = 0xFF;         // Iced decides
+    private const byte HasModRM = 0x40;        // ModRM follows (SIB, displacement)
+    private const byte NoOperandSize = 0x20;   // with an operand-size prefix Iced decides (a branch, whose size it changes)
+    private const byte MemoryOnly = 0x10;      // a register operand is invalid (lea)
+    private const byte RegsChecked = 0x08;     // only the reg fields its map's mask allows (group opcodes)
+    private const byte ImmediateIfReg0 = 0x80; // the immediate only with reg field 0 (test in F6/F7)
+    private const byte NoImm = 0, Imm8 = 1, Imm16 = 2, ImmZ = 3, Moffs = 4, Enter = 5, MovImm = 6;
 
-    private static readonly Form[] OneByte = BuildOneByte();
+    /// <summary>Immediate bytes by kind, without and (from 8 on) with the operand-size prefix: imm16 or imm32 (ImmZ), an 8-byte address (Moffs), imm16 + imm8 (Enter), B8+r's imm (MovImm: imm64 with REX.W).</summary>
+    private static ReadOnlySpan<byte> ImmediateBytes => [0, 1, 2, 4, 8, 3, 4, 0, 0, 1, 2, 2, 8, 3, 2, 0];
 
-    private static Form[] BuildOneByte()
+    // The reg fields a group opcode allows, one bit each (filled as the tables below are built, so declared first).
+    private static readonly byte[] OneByteRegs = new byte[256], TwoByteRegs = new byte[256];
+    private static readonly byte[] OneByte = BuildOneByte(), TwoByte = BuildTwoByte();
+    private static readonly byte[] ModRMBytes = BuildModRMBytes();
+
+    private static byte[] BuildOneByte()
     {
-        var f = new Form[256];
+        var t = new byte[256];
+        t.AsSpan().Fill(Unknown);
         for (int op = 0x00; op < 0x40; op += 8)
         {
             // add, or, adc, sbb, and, sub, xor, cmp: r/m,r and r,r/m forms, then AL,imm8 and eAX,imm
-            f[op] = f[op + 1] = f[op + 2] = f[op + 3] = Form.ModRM;
-            f[op + 4] = Form.Imm8;
-            f[op + 5] = Form.ImmZ;
+            t[op] = t[op + 1] = t[op + 2] = t[op + 3] = HasModRM;
+            t[op + 4] = Imm8;
+            t[op + 5] = ImmZ;
         }
-        f[0x0F] = Form.TwoByte;
-        for (int op = 0x50; op <= 0x5F; op++) f[op] = Form.Plain; // push/pop r
-        f[0x63] = Form.ModRM;      // movsxd
-        f[0x68] = Form.ImmZ;       // push imm
-        f[0x69] = Form.ModRMImmZ;  // imul r, r/m, imm
-        f[0x6A] = Form.Imm8;       // push imm8
-        f[0x6B] = Form.ModRMImm8;  // imul r, r/m, imm8
-        for (int op = 0x6C; op <= 0x6F; op++) f[op] = Form.Plain; // ins/outs
-        for (int op = 0x70; op <= 0x7F; op++) f[op] = Form.Rel8;  // jcc rel8
-        f[0x80] = f[0x83] = Form.ModRMImm8;  // group 1, imm8
-        f[0x81] = Form.ModRMImmZ;            // group 1, imm
-        for (int op = 0x84; op <= 0x8B; op++) f[op] = Form.ModRM; // test, xchg, mov
-        f[0x8D] = Form.Group;      // lea: a memory operand only
-        f[0x8F] = Form.Group;      // pop r/m: /0 only (others are XOP)
-        for (int op = 0x90; op <= 0x99; op++) f[op] = Form.Plain; // nop/xchg, cbw, cwd
-        f[0x9C] = f[0x9D] = f[0x9E] = f[0x9F] = Form.Plain; // pushf, popf, sahf, lahf (not fwait: Iced joins it to the x87 opcode after it)
-        for (int op = 0xA0; op <= 0xA3; op++) f[op] = Form.Moffs;
-        f[0xA4] = f[0xA5] = f[0xA6] = f[0xA7] = Form.Plain; // movs, cmps
-        f[0xA8] = Form.Imm8;       // test al, imm8
-        f[0xA9] = Form.ImmZ;       // test eAX, imm
-        for (int op = 0xAA; op <= 0xAF; op++) f[op] = Form.Plain; // stos, lods, scas
-        for (int op = 0xB0; op <= 0xB7; op++) f[op] = Form.Imm8;  // mov r8, imm8
-        for (int op = 0xB8; op <= 0xBF; op++) f[op] = Form.MovImm;
-        f[0xC0] = f[0xC1] = Form.Group;  // shifts, imm8 (/6 is an alias)
-        f[0xC2] = Form.Imm16;      // ret imm16
-        f[0xC3] = Form.Plain;      // ret
-        f[0xC6] = f[0xC7] = Form.Group; // mov r/m, imm (/0 only)
-        f[0xC8] = Form.Enter;
-        f[0xC9] = f[0xCB] = f[0xCC] = f[0xCF] = Form.Plain; // leave, retf, int3, iret
-        f[0xCA] = Form.Imm16;      // retf imm16
-        f[0xCD] = Form.Imm8;       // int imm8
-        for (int op = 0xD0; op <= 0xD3; op++) f[op] = Form.Group; // shifts by 1 or cl (/6 is an alias)
-        f[0xD7] = Form.Plain;      // xlat
-        f[0xE4] = f[0xE5] = f[0xE6] = f[0xE7] = Form.Imm8; // in/out imm8
-        f[0xE8] = f[0xE9] = Form.Rel32; // call, jmp rel32
-        f[0xEB] = Form.Rel8;       // jmp rel8
-        for (int op = 0xEC; op <= 0xEF; op++) f[op] = Form.Plain; // in/out dx
-        f[0xF1] = f[0xF4] = f[0xF5] = Form.Plain; // int1, hlt, cmc
-        f[0xF6] = f[0xF7] = Form.Group; // test/not/neg/mul/imul/div/idiv
-        for (int op = 0xF8; op <= 0xFD; op++) f[op] = Form.Plain; // clc … std
-        f[0xFE] = f[0xFF] = Form.Group; // inc/dec (and call/jmp/push r/m)
-        return f;
+        for (int op = 0x50; op <= 0x5F; op++) t[op] = NoImm; // push/pop r
+        t[0x63] = HasModRM;                   // movsxd
+        t[0x68] = ImmZ;                       // push imm
+        t[0x69] = HasModRM | ImmZ;            // imul r, r/m, imm
+        t[0x6A] = Imm8;                       // push imm8
+        t[0x6B] = HasModRM | Imm8;            // imul r, r/m, imm8
+        for (int op = 0x6C; op <= 0x6F; op++) t[op] = NoImm;                 // ins/outs
+        for (int op = 0x70; op <= 0x7F; op++) t[op] = Imm8 | NoOperandSize; // jcc rel8
+        t[0x80] = t[0x83] = HasModRM | Imm8;  // group 1, imm8
+        t[0x81] = HasModRM | ImmZ;            // group 1, imm
+        for (int op = 0x84; op <= 0x8B; op++) t[op] = HasModRM;              // test, xchg, mov
+        t[0x8D] = HasModRM | MemoryOnly;      // lea
+        Group(t, OneByteRegs, 0x8F, HasModRM, 0b0000_0001); // pop r/m: /0 (XOP otherwise)
+        for (int op = 0x90; op <= 0x99; op++) t[op] = NoImm;                 // nop/xchg, cbw, cwd
+        t[0x9C] = t[0x9D] = t[0x9E] = t[0x9F] = NoImm; // pushf, popf, sahf, lahf (not fwait: Iced joins it to the x87 opcode after it)
+        for (int op = 0xA0; op <= 0xA3; op++) t[op] = Moffs;                 // mov al/eAX, moffs and back
+        t[0xA4] = t[0xA5] = t[0xA6] = t[0xA7] = NoImm;                       // movs, cmps
+        t[0xA8] = Imm8;                       // test al, imm8
+        t[0xA9] = ImmZ;                       // test eAX, imm
+        for (int op = 0xAA; op <= 0xAF; op++) t[op] = NoImm;                 // stos, lods, scas
+        for (int op = 0xB0; op <= 0xB7; op++) t[op] = Imm8;                  // mov r8, imm8
+        for (int op = 0xB8; op <= 0xBF; op++) t[op] = MovImm;                // mov r, imm
+        const byte NotSix = 0b1011_1111;      // shifts: /6 is an undocumented alias
+        Group(t, OneByteRegs, 0xC0, HasModRM | Imm8, NotSix);
+        Group(t, OneByteRegs, 0xC1, HasModRM | Imm8, NotSix);
+        t[0xC2] = Imm16 | NoOperandSize;      // ret imm16
+        t[0xC3] = NoImm;                      // ret
+        Group(t, OneByteRegs, 0xC6, HasModRM | Imm8, 0b0000_0001); // mov r/m8, imm8 (/7 is xabort)
+        Group(t, OneByteRegs, 0xC7, HasModRM | ImmZ, 0b0000_0001); // mov r/m, imm (/7 is xbegin)
+        t[0xC8] = Enter;
+        t[0xC9] = t[0xCB] = t[0xCC] = t[0xCF] = NoImm; // leave, retf, int3, iret
+        t[0xCA] = Imm16 | NoOperandSize;      // retf imm16
+        t[0xCD] = Imm8;                       // int imm8
+        for (int op = 0xD0; op <= 0xD3; op++) Group(t, OneByteRegs, op, HasModRM, NotSix); // shifts by 1 or cl
+        t[0xD7] = NoImm;                      // xlat
+        t[0xE4] = t[0xE5] = t[0xE6] = t[0xE7] = Imm8;                        // in/out imm8
+        t[0xE8] = t[0xE9] = ImmZ | NoOperandSize;                            // call, jmp rel32
+        t[0xEB] = Imm8 | NoOperandSize;       // jmp rel8
+        for (int op = 0xEC; op <= 0xEF; op++) t[op] = NoImm;                 // in/out dx
+        t[0xF1] = t[0xF4] = t[0xF5] = NoImm;  // int1, hlt, cmc
+        const byte NotOne = 0b1111_1101;      // test, not, neg, mul, imul, div, idiv: /1 is an alias of test
+        Group(t, OneByteRegs, 0xF6, HasModRM | ImmediateIfReg0 | Imm8, NotOne);
+        Group(t, OneByteRegs, 0xF7, HasModRM | ImmediateIfReg0 | ImmZ, NotOne);
+        for (int op = 0xF8; op <= 0xFD; op++) t[op] = NoImm;                 // clc … std
+        Group(t, OneByteRegs, 0xFE, HasModRM, 0b0000_0011); // inc/dec r/m8
+        Group(t, OneByteRegs, 0xFF, HasModRM, 0b0101_0111); // inc, dec, call, jmp, push r/m (not the far forms, /3 /5)
+        return t;
+    }
+
+    /// <summary>The two-byte map (0F xx): integer and control-flow opcodes only.</summary>
+    private static byte[] BuildTwoByte()
+    {
+        var t = new byte[256];
+        t.AsSpan().Fill(Unknown);
+        t[0x05] = t[0x0B] = t[0x31] = t[0xA2] = NoOperandSize;            // syscall, ud2, rdtsc, cpuid
+        for (int op = 0xC8; op <= 0xCF; op++) t[op] = NoOperandSize;       // bswap
+        Group(t, TwoByteRegs, 0x1F, HasModRM, 0b0000_0001);               // nop r/m: the multi-byte nops of alignment
+        for (int op = 0x40; op <= 0x4F; op++) t[op] = HasModRM;            // cmovcc
+        for (int op = 0x80; op <= 0x8F; op++) t[op] = ImmZ | NoOperandSize; // jcc rel32
+        for (int op = 0x90; op <= 0x9F; op++) t[op] = HasModRM;            // setcc
+        // bt, shld/shrd by cl, bts, imul, cmpxchg, btr, movzx, btc, bsf, bsr, movsx, xadd
+        foreach (int op in (ReadOnlySpan<byte>)[0xA3, 0xA5, 0xAB, 0xAD, 0xAF, 0xB0, 0xB1, 0xB3, 0xB6, 0xB7, 0xBB, 0xBC, 0xBD, 0xBE, 0xBF, 0xC0, 0xC1])
+            t[op] = HasModRM;
+        t[0xA4] = t[0xAC] = HasModRM | Imm8;                              // shld/shrd by imm8
+        Group(t, TwoByteRegs, 0xBA, HasModRM | Imm8, 0b1111_0000);        // bt/bts/btr/btc r/m, imm8
+        return t;
+    }
+
+    private static void Group(byte[] table, byte[] regs, int op, byte entry, byte allowedRegs)
+    {
+        table[op] = (byte)(entry | RegsChecked);
+        regs[op] = allowedRegs;
+    }
+
+    /// <summary>ModRM and what follows it for 64-bit addressing: SIB, displacement (a SIB without base adds 4 more, see <see cref="Of64"/>).</summary>
+    private static byte[] BuildModRMBytes()
+    {
+        var t = new byte[256];
+        for (int modrm = 0; modrm < 256; modrm++)
+        {
+            int mod = modrm >> 6, rm = modrm & 7;
+            t[modrm] = (byte)(mod == 3 ? 1 : 1 + (rm == 4 ? 1 : 0) + (mod == 1 ? 1 : mod == 2 ? 4 : rm == 5 ? 4 : 0));
+        }
+        return t;
     }
 
     /// <summary>
@@ -133,98 +171,39 @@ internal static class InstructionLength
                 return rep && !repne && !operandSize && !rex && op == 0x0F && i + 1 < code.Length && code[i] == 0x1E && code[i + 1] is 0xFA or 0xFB
                     ? Fits(i + 2, code) : 0;
         }
-        int z = operandSize && !rexW ? 2 : 4; // imm16/imm32
-        switch (OneByte[op])
+        byte entry;
+        byte[] regs;
+        if (op != 0x0F)
         {
-            case Form.Plain: return Fits(i, code);
-            case Form.Imm8: return Fits(i + 1, code);
-            case Form.Imm16: return operandSize ? 0 : Fits(i + 2, code); // ret/retf imm16: operand size changes the branch
-            case Form.ImmZ: return Fits(i + z, code);
-            case Form.ModRM: return ModRM(code, i, 0);
-            case Form.ModRMImm8: return ModRM(code, i, 1);
-            case Form.ModRMImmZ: return ModRM(code, i, z);
-            case Form.Rel8: return operandSize ? 0 : Fits(i + 1, code);
-            case Form.Rel32: return operandSize ? 0 : Fits(i + 4, code);
-            case Form.MovImm: return Fits(i + (rexW ? 8 : z), code);
-            case Form.Moffs: return Fits(i + 8, code);
-            case Form.Enter: return Fits(i + 3, code);
-            case Form.Group: return Group(code, op, i, z, operandSize);
-            case Form.TwoByte: return TwoByte(code, i, operandSize);
-            default: return 0;
+            entry = OneByte[op];
+            regs = OneByteRegs;
         }
-    }
-
-    /// <summary>Opcodes whose form depends on ModRM's reg field; 0 for the forms left to Iced.</summary>
-    private static int Group(ReadOnlySpan<byte> code, byte op, int i, int z, bool operandSize)
-    {
-        if (i >= code.Length) return 0;
-        int mod = code[i] >> 6, reg = code[i] >> 3 & 7;
-        return op switch
+        else
         {
-            0x8D => mod == 3 ? 0 : ModRM(code, i, 0),                   // lea: a register operand is invalid
-            0x8F => reg == 0 ? ModRM(code, i, 0) : 0,                   // pop r/m; XOP otherwise
-            0xC0 or 0xC1 => reg == 6 ? 0 : ModRM(code, i, 1),           // shifts by imm8; /6 is an alias
-            0xD0 or 0xD1 or 0xD2 or 0xD3 => reg == 6 ? 0 : ModRM(code, i, 0),
-            0xC6 => reg == 0 ? ModRM(code, i, 1) : 0,                   // mov r/m8, imm8; xabort otherwise
-            0xC7 => reg == 0 ? ModRM(code, i, z) : 0,                   // mov r/m, imm; xbegin otherwise
-            0xF6 => reg == 0 ? ModRM(code, i, 1) : reg == 1 ? 0 : ModRM(code, i, 0), // test imm8; /1 is an alias
-            0xF7 => reg == 0 ? ModRM(code, i, z) : reg == 1 ? 0 : ModRM(code, i, 0),
-            0xFE => reg <= 1 ? ModRM(code, i, 0) : 0,                   // inc/dec r/m8
-            // inc, dec, push r/m; call and jmp r/m without an operand-size prefix (which changes the branch)
-            0xFF => reg is 0 or 1 or 6 || reg is 2 or 4 && !operandSize ? ModRM(code, i, 0) : 0,
-            _ => 0,
-        };
-    }
-
-    /// <summary>The two-byte map (0F xx), <paramref name="i"/> at its second byte: integer and control-flow opcodes only.</summary>
-    private static int TwoByte(ReadOnlySpan<byte> code, int i, bool operandSize)
-    {
-        if (i >= code.Length) return 0;
-        byte op = code[i++];
-        switch (op)
-        {
-            case 0x05 or 0x0B or 0x31 or 0xA2: // syscall, ud2, rdtsc, cpuid
-            case >= 0xC8 and <= 0xCF:          // bswap
-                return operandSize ? 0 : Fits(i, code);
-            case 0x1F: // nop r/m (/0; the multi-byte nops of alignment, often with operand-size and segment prefixes)
-                return i < code.Length && (code[i] >> 3 & 7) == 0 ? ModRM(code, i, 0) : 0;
-            case >= 0x40 and <= 0x4F: // cmovcc
-            case >= 0x90 and <= 0x9F: // setcc
-            case 0xA3 or 0xA5 or 0xAB or 0xAD or 0xAF or 0xB0 or 0xB1 or 0xB3 or 0xB6 or 0xB7 or 0xBB or 0xBC or 0xBD or 0xBE or 0xBF or 0xC0 or 0xC1:
-                // bt, shld/shrd by cl, bts, imul, cmpxchg, btr, movzx, btc, bsf, bsr, movsx, xadd
-                return ModRM(code, i, 0);
-            case 0xA4 or 0xAC: // shld/shrd by imm8
-                return ModRM(code, i, 1);
-            case 0xBA: // bt/bts/btr/btc r/m, imm8 (/4 to /7)
-                return i < code.Length && (code[i] >> 3 & 7) >= 4 ? ModRM(code, i, 1) : 0;
-            case >= 0x80 and <= 0x8F: // jcc rel32
-                return operandSize ? 0 : Fits(i + 4, code);
-            default:
-                return 0;
+            if (i >= code.Length) return 0;
+            op = code[i++];
+            entry = TwoByte[op];
+            regs = TwoByteRegs;
         }
-    }
+        if (entry == Unknown || operandSize && (entry & NoOperandSize) != 0) return 0;
+        int kind = entry & 7;
+        int immediate = kind == MovImm && rexW ? 8 : ImmediateBytes[kind + (operandSize && !rexW ? 8 : 0)];
+        if ((entry & HasModRM) == 0) return Fits(i + immediate, code);
 
-    /// <summary>ModRM at <paramref name="i"/>, its SIB and displacement (64-bit addressing), then <paramref name="immediate"/> bytes.</summary>
-    private static int ModRM(ReadOnlySpan<byte> code, int i, int immediate)
-    {
         if (i >= code.Length) return 0;
-        byte modrm = code[i++];
-        int mod = modrm >> 6, rm = modrm & 7;
-        if (mod != 3)
+        byte modrm = code[i];
+        int reg = modrm >> 3 & 7;
+        if ((entry & RegsChecked) != 0 && (regs[op] >> reg & 1) == 0) return 0;
+        if ((entry & MemoryOnly) != 0 && modrm >= 0xC0) return 0;
+        if (operandSize && regs == OneByteRegs && op == 0xFF && reg is 2 or 4) return 0; // call/jmp r/m: operand size changes the branch
+        if ((entry & ImmediateIfReg0) != 0 && reg != 0) immediate = 0;
+        int length = i + ModRMBytes[modrm] + immediate;
+        if ((modrm & 0xC7) == 0x04) // mod 0, SIB: a SIB without base (base 5) is followed by disp32
         {
-            if (rm == 4)
-            {
-                if (i >= code.Length) return 0;
-                if (mod == 0 && (code[i] & 7) == 5) i += 4; // no base: disp32
-                i++;
-            }
-            else if (mod == 0 && rm == 5)
-            {
-                i += 4; // RIP-relative disp32
-            }
-            i += mod == 1 ? 1 : mod == 2 ? 4 : 0;
+            if (i + 1 >= code.Length) return 0;
+            if ((code[i + 1] & 7) == 5) length += 4;
         }
-        return Fits(i + immediate, code);
+        return Fits(length, code);
     }
 
     /// <summary>The length when the instruction is whole in the code and no longer than an instruction may be, else 0.</summary>
