@@ -135,7 +135,9 @@ internal readonly struct InstructionText
 /// The instructions at the relocation sites of one object, decoded by one Iced decoder. Sites come in address order
 /// within a section, so a site in the same function as the one before it is decoded from that one's instruction (a
 /// boundary of the same sweep from the function's start) rather than from the function's start again: a function's
-/// sites together cost one pass over it. Only the bytes between the starting boundary and the site are copied.
+/// sites together cost one pass over it. Only the bytes between the starting boundary and the site are copied. On the
+/// way to a site, an instruction whose length its first bytes settle is stepped over by that length
+/// (<see cref="InstructionLength"/>) rather than decoded.
 /// </summary>
 /// <remarks>
 /// Decoding only the instructions that start up to 14 bytes before a site and keeping the one whose displacement or
