@@ -455,14 +455,12 @@ public sealed class ElfFile : IDisposable
         {
             Array.Clear(names, 0, _count);
             _sectionNames = null;
-            if (t_spareNames is null || t_spareNames.Length < names.Length)
-                t_spareNames = names;
+            GiveBack(ref t_spareNames, names);
         }
         _sections = [];
         _count = 0;
         _sectionList = null;
-        if (t_spareSections is null || t_spareSections.Length < borrowed.Length)
-            t_spareSections = borrowed;
+        GiveBack(ref t_spareSections, borrowed);
     }
 
     /// <summary>
@@ -474,27 +472,30 @@ public sealed class ElfFile : IDisposable
     /// <summary>The same for the array of section names (<see cref="SectionName"/>), given back cleared: a listing names sections of every object.</summary>
     [ThreadStatic] private static string?[]? t_spareNames;
 
-    private static string?[] RentNameArray(int count)
+    private static ElfSection[] RentSectionArray(int count) => Rent(ref t_spareSections, count);
+
+    private static string?[] RentNameArray(int count) => Rent(ref t_spareNames, count);
+
+    /// <summary>
+    /// This thread's spare array when it is long enough, else a new one sized up to serve more objects. A new array is
+    /// not zeroed when its elements hold no references (every section header is written before it is read); an array of
+    /// names is, and a given-back one was cleared.
+    /// </summary>
+    private static T[] Rent<T>(ref T[]? spare, int count)
     {
-        var spare = t_spareNames;
-        if (spare is not null && spare.Length >= count)
+        var kept = spare;
+        if (kept is not null && kept.Length >= count)
         {
-            t_spareNames = null;
-            return spare;
+            spare = null;
+            return kept;
         }
-        return new string?[Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)count))];
+        return GC.AllocateUninitializedArray<T>(Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)count)));
     }
 
-    private static ElfSection[] RentSectionArray(int count)
+    /// <summary>Keeps <paramref name="array"/> as this thread's spare when it is longer than the one kept.</summary>
+    private static void GiveBack<T>(ref T[]? spare, T[] array)
     {
-        var spare = t_spareSections;
-        if (spare is not null && spare.Length >= count)
-        {
-            t_spareSections = null;
-            return spare;
-        }
-        // Every element is written before it is read, so the array need not be zeroed; sized up to reuse it for more objects.
-        return GC.AllocateUninitializedArray<ElfSection>(Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)count)));
+        if (spare is null || spare.Length < array.Length) spare = array;
     }
 
     /// <summary>Elf64_Shdr as it lies in a little-endian file.</summary>

@@ -153,7 +153,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     /// A finding that is no repeat would only be counted (<see cref="Admit"/> says Omitted for it): nothing suppresses,
     /// and the set lists no more.
     /// </summary>
-    public bool CountsOnly => !_suppresses && (options.CountOnly || _listed >= _listLimit);
+    public bool CountsOnly => !HasSuppressions && (options.CountOnly || _listed >= _listLimit);
 
     private ref Group GroupAt(int at) => ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_order)[at];
 
@@ -176,16 +176,16 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     /// Findings are only counted (a summary is all that is wanted, or there is no room left to list any) and nothing
     /// can suppress them: the engine may call <see cref="Tally"/> and skip the rest.
     /// </summary>
-    public bool TallyOnly => (options.CountOnly || _listLimit == 0) && !_suppresses;
+    public bool TallyOnly => (options.CountOnly || _listLimit == 0) && !HasSuppressions;
 
     /// <summary>How many findings are listed so far.</summary>
     public int Listed => _listed;
 
-    /// <summary>Whether any suppression exists, so the engine knows whether symbol and section names are needed up front.</summary>
-    public bool HasSuppressions => _suppresses;
-
-    /// <summary>Whether any suppression exists, read once: the engine asks for every finding, and the list is an interface.</summary>
-    private readonly bool _suppresses = options.Suppressions.Count > 0;
+    /// <summary>
+    /// Whether any suppression exists, so the engine knows whether symbol and section names are needed up front. Read
+    /// once: it is asked for every finding, and the options' list is an interface.
+    /// </summary>
+    public bool HasSuppressions { get; } = options.Suppressions.Count > 0;
 
     /// <summary>Counts a finding without keeping anything of it (<see cref="TallyOnly"/>).</summary>
     public void Tally(Severity severity, int occurrences = 1)
@@ -264,7 +264,7 @@ internal sealed class FindingSet(CheckOptions options, int? listLimit = null, in
     /// <param name="keyed">False for a finding nothing can repeat (<see cref="Append"/>): it is listed without a key in the table.</param>
     private Admission Admit(in FindingKey key, string code, Severity severity, string? symbol, string? section, string file, int occurrences, bool keyed)
     {
-        var by = !_suppresses ? null : SuppressedBy(code, symbol, section, file);
+        var by = !HasSuppressions ? null : SuppressedBy(code, symbol, section, file);
         if (by is null && (options.CountOnly || _listed >= _listLimit))
         {
             Tally(severity, occurrences);
