@@ -22,11 +22,12 @@ public static class Program
     public static int Main(string[] args)
     {
         // Diagnostics can run to tens of thousands of lines: one buffered writer, flushed before the summary, not a write per line.
-        // 16K characters, not more: a listing's text goes to the stream itself (ListingText.WriteTo), and a 64K buffer is a
-        // 128 KB array the collector clears at every start (a twentieth of checking one small object).
+        // 4K characters, not more: a listing's text goes to the stream itself (ListingText.WriteTo), and the buffer and its
+        // encoded twin (3 bytes a character) are arrays the collector clears at every start: 16K made 80 KB of the 135 KB that
+        // checking one small object allocates (64K, before that, a twentieth of its time).
         // Both streams are the descriptors themselves, not System.Console's (StandardStream says why).
         var utf8 = new System.Text.UTF8Encoding(false);
-        using var stdout = new StreamWriter(StandardStream.Open(1), utf8, 1 << 14) { NewLine = "\n" };
+        using var stdout = new StreamWriter(StandardStream.Open(1), utf8, 1 << 12) { NewLine = "\n" };
         using var stderr = new StreamWriter(StandardStream.Open(2), utf8, 1 << 10) { NewLine = "\n", AutoFlush = true };
         int exit = Run(args, stdout, stderr);
         stdout.Flush();
@@ -35,6 +36,9 @@ public static class Program
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        // "picguard check FILE...", what builds and CI run: read without building the command line (CheckArguments.Plain).
+        if (CheckArguments.Plain(args) is { } plain)
+            return RunCheck(plain, stdout, stderr);
         int exit = ExitClean;
         var check = CheckCommand(stdout, stderr, code => exit = code);
         var root = NewRootCommand();
@@ -122,7 +126,7 @@ public static class Program
     }
 
     /// <summary>The options of <c>check</c>; <see cref="CheckSettings.From"/> turns their values into settings.</summary>
-    private sealed class CheckOptionSet
+    internal sealed class CheckOptionSet
     {
         public readonly Argument<string[]> Files = new("files") { CustomParser = TokenValues, Description = "ELF objects, executables or ar archives to check", Arity = ArgumentArity.OneOrMore };
         public readonly Option<string> Profile = new("--profile") { Description = $"loader profile: {Profiles.Names}", DefaultValueFactory = _ => Profiles.Generic.Name };
@@ -156,56 +160,147 @@ public static class Program
     /// <summary>The checker options the arguments of <c>check</c> (without the word "check") give, or null with the errors.</summary>
     internal static CheckOptions? ParseCheckOptions(string[] args, List<string> errors)
     {
-        var o = new CheckOptionSet();
-        var parse = NewCheckCommand(o).Parse(args);
-        errors.AddRange(parse.Errors.Select(e => e.Message));
-        if (errors.Count > 0) return null;
-        var settings = CheckSettings.From(parse, o, errors);
+        var arguments = ParseCheckArguments(args, errors);
+        if (arguments is null) return null;
+        var settings = CheckSettings.From(arguments, errors);
         return errors.Count == 0 ? settings.Options : null;
+    }
+
+    /// <summary>The words after <c>check</c> as System.CommandLine reads them on picguard's command line, or null with its errors.</summary>
+    internal static CheckArguments? ParseCheckArguments(string[] args, List<string> errors)
+    {
+        var o = new CheckOptionSet();
+        var root = NewRootCommand();
+        root.Subcommands.Add(NewCheckCommand(o));
+        var parse = root.Parse(["check", .. args]);
+        errors.AddRange(parse.Errors.Select(e => e.Message));
+        return errors.Count == 0 ? CheckArguments.From(parse, o) : null;
+    }
+
+    /// <summary>The names and aliases of every option <c>check</c> takes, its own and the root's (help).</summary>
+    internal static IEnumerable<string> CheckOptionNames()
+    {
+        var root = NewRootCommand();
+        var check = NewCheckCommand(new CheckOptionSet());
+        root.Subcommands.Add(check);
+        return check.Options.Concat(root.Options.Where(r => r.Recursive)).SelectMany(option => option.Aliases.Prepend(option.Name));
     }
 
     private static Command CheckCommand(TextWriter stdout, TextWriter stderr, Action<int> setExit)
     {
         var o = new CheckOptionSet();
         var check = NewCheckCommand(o);
-        check.SetAction(parse =>
-        {
-            var errors = new List<string>();
-            var settings = CheckSettings.From(parse, o, errors);
-            if (errors.Count > 0)
-            {
-                foreach (var e in errors) stderr.WriteLine($"picguard: error {RuleCatalog.BadConfiguration.Code}: {e}");
-                setExit(ExitUsage);
-                return;
-            }
-            setExit(Check(parse.GetValue(o.Files)!, settings, stdout, stderr));
-        });
+        check.SetAction(parse => setExit(RunCheck(CheckArguments.From(parse, o), stdout, stderr)));
         return check;
+    }
+
+    /// <summary>Validates the words after <c>check</c> and checks the files; an invalid value is a PG9004 line and exit 2.</summary>
+    private static int RunCheck(CheckArguments arguments, TextWriter stdout, TextWriter stderr)
+    {
+        var errors = new List<string>();
+        var settings = CheckSettings.From(arguments, errors);
+        if (errors.Count > 0)
+        {
+            foreach (var e in errors) stderr.WriteLine($"picguard: error {RuleCatalog.BadConfiguration.Code}: {e}");
+            return ExitUsage;
+        }
+        return Check(arguments.Files, settings, stdout, stderr);
+    }
+
+    /// <summary>
+    /// The words after <c>check</c> as given, before they are validated (<see cref="CheckSettings.From"/>): read by
+    /// System.CommandLine (<see cref="From"/>), or, in the plain form, without it (<see cref="Plain"/>).
+    /// </summary>
+    internal sealed record CheckArguments(string[] Files)
+    {
+        public string Profile { get; init; } = Profiles.Generic.Name;
+        public bool SummaryOnly { get; init; }
+        public string Format { get; init; } = "text";
+        public string? Output { get; init; }
+        public bool Verbose { get; init; }
+        public string[] RestrictedSections { get; init; } = [];
+        public string[] AllowedTargetSections { get; init; } = [];
+        public string? LoadAddress { get; init; }
+        public string[] Suppress { get; init; } = [];
+        public string? MaxDiagnostics { get; init; }
+        public bool CheckUndefined { get; init; }
+        public string[] AllowUndefined { get; init; } = [];
+
+        /// <summary>What System.CommandLine read.</summary>
+        public static CheckArguments From(ParseResult parse, CheckOptionSet o) => new(parse.GetValue(o.Files)!)
+        {
+            Profile = parse.GetValue(o.Profile)!,
+            SummaryOnly = parse.GetValue(o.SummaryOnly),
+            Format = parse.GetValue(o.Format)!,
+            Output = parse.GetValue(o.Output),
+            Verbose = parse.GetValue(o.Verbose),
+            RestrictedSections = parse.GetValue(o.RestrictedSections) ?? [],
+            AllowedTargetSections = parse.GetValue(o.AllowedTargetSections) ?? [],
+            LoadAddress = parse.GetValue(o.LoadAddress),
+            Suppress = parse.GetValue(o.Suppress) ?? [],
+            MaxDiagnostics = parse.GetValue(o.MaxDiagnostics),
+            CheckUndefined = parse.GetValue(o.CheckUndefined),
+            AllowUndefined = parse.GetValue(o.AllowUndefined) ?? [],
+        };
+
+        /// <summary>
+        /// <c>check FILE...</c>, with at most the flags <c>--summary-only</c>, <c>--verbose</c> (<c>-v</c>) and
+        /// <c>--check-undefined</c>, each once: read here, without System.CommandLine, whose command line costs about 2 ms to
+        /// build and parse at every start, a quarter of checking one small object. Null for anything else, which
+        /// System.CommandLine reads: no file; an option with a value; any other word that starts with <c>-</c> (an option) or
+        /// <c>@</c> (a response file), or is help's <c>/h</c> or <c>/?</c>; a flag followed by a word that reads as true or
+        /// false (System.CommandLine takes it as the flag's value). CliTests checks that both readings agree.
+        /// </summary>
+        public static CheckArguments? Plain(string[] args)
+        {
+            if (args.Length < 2 || args[0] != "check") return null;
+            var files = new List<string>(args.Length - 1);
+            bool summaryOnly = false, verbose = false, checkUndefined = false;
+            for (int i = 1; i < args.Length; i++)
+            {
+                string word = args[i];
+                if (word.StartsWith('-') || word.StartsWith('@') || word is "/h" or "/?")
+                {
+                    switch (word)
+                    {
+                        case "--summary-only" when !summaryOnly: summaryOnly = true; break;
+                        case "--verbose" or "-v" when !verbose: verbose = true; break;
+                        case "--check-undefined" when !checkUndefined: checkUndefined = true; break;
+                        default: return null;
+                    }
+                    if (i + 1 < args.Length && bool.TryParse(args[i + 1], out _)) return null;
+                    continue;
+                }
+                files.Add(word);
+            }
+            if (files.Count == 0) return null;
+            return new([.. files]) { SummaryOnly = summaryOnly, Verbose = verbose, CheckUndefined = checkUndefined };
+        }
     }
 
     /// <summary>The validated values of the check options.</summary>
     private sealed record CheckSettings(CheckOptions Options, bool Sarif, string? OutputFile, bool SummaryOnly, bool Verbose)
     {
-        public static CheckSettings From(ParseResult parse, CheckOptionSet o, List<string> errors)
+        public static CheckSettings From(CheckArguments a, List<string> errors)
         {
-            string profileName = parse.GetValue(o.Profile)!;
+            string profileName = a.Profile;
             if (!Profiles.TryGet(profileName, out var profile))
             {
                 errors.Add($"--profile is '{profileName}', which is not a PicGuard profile; use one of: {Profiles.Names}");
                 profile = Profiles.Generic;
             }
 
-            string format = parse.GetValue(o.Format)!;
+            string format = a.Format;
             bool sarif = format.Equals("sarif", StringComparison.OrdinalIgnoreCase);
             if (!sarif && !format.Equals("text", StringComparison.OrdinalIgnoreCase))
                 errors.Add($"--format is '{format}'; use one of: text, sarif");
 
-            string? output = parse.GetValue(o.Output);
+            string? output = a.Output;
             if (output is not null && (output.Trim().Length == 0 || Directory.Exists(output)))
                 errors.Add($"--output is '{output}', which is not a file name; name the file to write, e.g. --output picguard.sarif");
 
             LoadAddress? loadAddress = null;
-            if (parse.GetValue(o.LoadAddress) is { } loadText)
+            if (a.LoadAddress is { } loadText)
             {
                 if (Rules.LoadAddress.TryParse(loadText, out var parsed, out string why))
                     loadAddress = parsed;
@@ -214,7 +309,7 @@ public static class Program
             }
 
             var suppressions = new List<Suppression>();
-            foreach (var text in parse.GetValue(o.Suppress) ?? [])
+            foreach (var text in a.Suppress)
             {
                 if (Suppression.TryParse(text, out var s, out string why))
                     suppressions.Add(s);
@@ -223,17 +318,17 @@ public static class Program
             }
 
             int maxDiagnostics = new CheckOptions(profile).MaxDiagnosticsPerFile;
-            if (parse.GetValue(o.MaxDiagnostics) is { } maxText)
+            if (a.MaxDiagnostics is { } maxText)
             {
                 if (!int.TryParse(maxText.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out maxDiagnostics))
                     errors.Add($"--max-diagnostics is '{maxText}', which is not a whole number; use N >= 0 (0 = no cap)");
             }
 
-            var restricted = Globs(parse.GetValue(o.RestrictedSections), "--restricted-section", "a section name or glob such as .pi.text*", errors);
-            var allowedTargets = Globs(parse.GetValue(o.AllowedTargetSections), "--allowed-target-section", "a section name or glob such as .pi.*", errors);
-            var allowUndefined = Globs(parse.GetValue(o.AllowUndefined), "--allow-undefined", "a symbol name or glob such as __efi_*", errors);
+            var restricted = Globs(a.RestrictedSections, "--restricted-section", "a section name or glob such as .pi.text*", errors);
+            var allowedTargets = Globs(a.AllowedTargetSections, "--allowed-target-section", "a section name or glob such as .pi.*", errors);
+            var allowUndefined = Globs(a.AllowUndefined, "--allow-undefined", "a symbol name or glob such as __efi_*", errors);
 
-            var options = new CheckOptions(profile, parse.GetValue(o.CheckUndefined) ? true : null, allowUndefined)
+            var options = new CheckOptions(profile, a.CheckUndefined ? true : null, allowUndefined)
             {
                 RestrictedSections = restricted,
                 AllowedTargetSections = allowedTargets,
@@ -241,15 +336,15 @@ public static class Program
                 Suppressions = suppressions,
                 MaxDiagnosticsPerFile = maxDiagnostics,
                 // A summary of text output needs counts only: findings are counted, never formatted. SARIF lists them all the same.
-                CountOnly = parse.GetValue(o.SummaryOnly) && !sarif,
+                CountOnly = a.SummaryOnly && !sarif,
             };
-            return new CheckSettings(options, sarif, output, parse.GetValue(o.SummaryOnly), parse.GetValue(o.Verbose));
+            return new CheckSettings(options, sarif, output, a.SummaryOnly, a.Verbose);
         }
 
-        private static List<string> Globs(string[]? values, string option, string form, List<string> errors)
+        private static List<string> Globs(string[] values, string option, string form, List<string> errors)
         {
             var list = new List<string>();
-            foreach (var v in values ?? [])
+            foreach (var v in values)
             {
                 if (string.IsNullOrWhiteSpace(v))
                     errors.Add($"{option} is empty; use {form}");

@@ -245,6 +245,77 @@ public sealed class CliTests
         Assert.AreEqual(LoadAddress.Anywhere, Program.ParseCheckOptions(["x.o", "--load-address", "any"], errors)!.LoadAddress);
     }
 
+    /// <summary>
+    /// <c>check FILE...</c> with at most its three flags is read without System.CommandLine (Program.CheckArguments.Plain):
+    /// what it reads is what System.CommandLine reads on picguard's command line, and everything else is left to it,
+    /// every option and alias <c>check</c> takes included, so an option added later cannot be read as a file.
+    /// </summary>
+    [TestMethod]
+    public void PlainCheckWords_AreReadAsSystemCommandLineReadsThem()
+    {
+        string[][] plain =
+        [
+            ["check", "a.o"],
+            ["check", "/abs/a.o", "b.o", "dir with space/c.o", "check", "[x]", "", "x-y.o"],
+            ["check", "--summary-only", "a.o"],
+            ["check", "a.o", "-v", "--check-undefined", "b.a"],
+            ["check", "a.o", "--verbose"],
+            ["check", "--summary-only", "truthy.o"],
+        ];
+        foreach (var args in plain)
+        {
+            var fast = Program.CheckArguments.Plain(args);
+            Assert.IsNotNull(fast, string.Join(" ", args));
+            var errors = new List<string>();
+            var full = Program.ParseCheckArguments(args[1..], errors);
+            Assert.IsNotNull(full, string.Join("\n", errors));
+            CollectionAssert.AreEqual(full.Files, fast.Files, string.Join(" ", args));
+            Assert.AreEqual(Describe(full), Describe(fast), string.Join(" ", args));
+        }
+
+        string[][] left =
+        [
+            ["check"], ["check", "--profile", "kexec-purgatory", "a.o"], ["check", "a.o", "--max-diagnostics", "0"], ["check", "@words.rsp"],
+            ["check", "--summary-only", "true", "a.o"], ["check", "a.o", "--verbose", "False"], ["check", "-v", "-v", "a.o"],
+            ["check", "--", "a.o"], ["check", "a.o", "/?"], ["check", "/h"], ["check", "-"], ["dump-relocs", "a.o"], ["a.o"], [],
+        ];
+        foreach (var args in left)
+            Assert.IsNull(Program.CheckArguments.Plain(args), string.Join(" ", args));
+
+        string[] flags = ["--summary-only", "--verbose", "-v", "--check-undefined"];
+        var names = Program.CheckOptionNames().ToList();
+        Assert.IsGreaterThan(15, names.Count, string.Join(" ", names));
+        foreach (var name in names)
+        {
+            var read = Program.CheckArguments.Plain(["check", name, "a.o"]);
+            if (flags.Contains(name)) Assert.IsNotNull(read, name);
+            else Assert.IsNull(read, $"{name} is an option of check, not a file");
+        }
+
+        static string Describe(Program.CheckArguments a) =>
+            $"{a.Profile} {a.SummaryOnly} {a.Format} {a.Output} {a.Verbose} {a.LoadAddress} {a.MaxDiagnostics} {a.CheckUndefined} "
+            + string.Join(",", a.RestrictedSections) + "|" + string.Join(",", a.AllowedTargetSections) + "|" + string.Join(",", a.Suppress) + "|" + string.Join(",", a.AllowUndefined);
+    }
+
+    /// <summary>The plain form prints, byte for byte, what the same check prints when System.CommandLine reads it.</summary>
+    [TestMethod]
+    public void PlainCheck_PrintsWhatTheCommandLinePrints()
+    {
+        using var dir = new TempDir();
+        string kernel = Compile(dir.Path, "k.c", Sources.GlobalTable, Gcc, "-O2", "-mcmodel=kernel", "-fno-pic");
+        string clean = Compile(dir.Path, "c.c", Sources.StaticOnly, Gcc, "-fpic");
+        foreach (var flags in new[] { Array.Empty<string>(), ["--summary-only"], ["-v", "--check-undefined"] })
+        {
+            string[] args = ["check", kernel, clean, dir["missing.o"], .. flags];
+            Assert.IsNotNull(Program.CheckArguments.Plain(args));
+            var fast = Cli(args);
+            var full = Cli([.. args, "--profile", "generic"]); // a value option: System.CommandLine reads it
+            Assert.AreEqual(Program.ExitFindings, fast.Exit, fast.Err);
+            Assert.AreEqual(full, fast, string.Join(" ", flags));
+        }
+        StringAssert.Contains(Cli("check", kernel).Out, $"{kernel}: error PG0001: ");
+    }
+
     [TestMethod]
     public void TextOutput_CanGoToAFile()
     {
