@@ -455,48 +455,23 @@ public sealed class ElfFile : IDisposable
         {
             Array.Clear(names, 0, _count);
             _sectionNames = null;
-            GiveBack(ref t_spareNames, names);
+            ThreadSpare.GiveBack(ref t_spareNames, names);
         }
         _sections = [];
         _count = 0;
         _sectionList = null;
-        GiveBack(ref t_spareSections, borrowed);
+        ThreadSpare.GiveBack(ref t_spareSections, borrowed);
     }
 
-    /// <summary>
-    /// One spare section array per thread, the largest seen: a thread checks one object after another, so this is
-    /// all the pooling the checker needs (the shared array pool missed often for arrays of this size and this churn).
-    /// </summary>
+    /// <summary>This thread's spare section array (<see cref="ThreadSpare"/>).</summary>
     [ThreadStatic] private static ElfSection[]? t_spareSections;
 
     /// <summary>The same for the array of section names (<see cref="SectionName"/>), given back cleared: a listing names sections of every object.</summary>
     [ThreadStatic] private static string?[]? t_spareNames;
 
-    private static ElfSection[] RentSectionArray(int count) => Rent(ref t_spareSections, count);
+    private static ElfSection[] RentSectionArray(int count) => ThreadSpare.Rent(ref t_spareSections, count);
 
-    private static string?[] RentNameArray(int count) => Rent(ref t_spareNames, count);
-
-    /// <summary>
-    /// This thread's spare array when it is long enough, else a new one sized up to serve more objects. A new array is
-    /// not zeroed when its elements hold no references (every section header is written before it is read); an array of
-    /// names is, and a given-back one was cleared.
-    /// </summary>
-    private static T[] Rent<T>(ref T[]? spare, int count)
-    {
-        var kept = spare;
-        if (kept is not null && kept.Length >= count)
-        {
-            spare = null;
-            return kept;
-        }
-        return GC.AllocateUninitializedArray<T>(Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)count)));
-    }
-
-    /// <summary>Keeps <paramref name="array"/> as this thread's spare when it is longer than the one kept.</summary>
-    private static void GiveBack<T>(ref T[]? spare, T[] array)
-    {
-        if (spare is null || spare.Length < array.Length) spare = array;
-    }
+    private static string?[] RentNameArray(int count) => ThreadSpare.Rent(ref t_spareNames, count);
 
     /// <summary>Elf64_Shdr as it lies in a little-endian file.</summary>
     [StructLayout(LayoutKind.Sequential)]
