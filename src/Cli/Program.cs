@@ -204,7 +204,17 @@ public static class Program
             foreach (var e in errors) stderr.WriteLine($"picguard: error {RuleCatalog.BadConfiguration.Code}: {e}");
             return ExitUsage;
         }
-        return Check(arguments.Files, settings, stdout, stderr);
+        try
+        {
+            return Check(arguments.Files, settings, stdout, stderr);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A fault in picguard itself, never bad input (that is a PG9xxx finding): reported as System.CommandLine's
+            // handler reports an action's exception, whichever way the words were read.
+            stderr.WriteLine($"Unhandled exception: {e}");
+            return ExitFindings;
+        }
     }
 
     /// <summary>
