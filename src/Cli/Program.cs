@@ -129,9 +129,9 @@ public static class Program
     internal sealed class CheckOptionSet
     {
         public readonly Argument<string[]> Files = new("files") { CustomParser = TokenValues, Description = "ELF objects, executables or ar archives to check", Arity = ArgumentArity.OneOrMore };
-        public readonly Option<string> Profile = new("--profile") { Description = $"loader profile: {Profiles.Names}", DefaultValueFactory = _ => Profiles.Generic.Name };
+        public readonly Option<string> Profile = new("--profile") { Description = $"loader profile: {Profiles.Names}", DefaultValueFactory = _ => CheckArguments.Unset.Profile };
         public readonly Option<bool> SummaryOnly = new("--summary-only") { Description = "count diagnostics but print only the summary line" };
-        public readonly Option<string> Format = new("--format") { Description = "output format: text (default) or sarif (SARIF 2.1.0 log)", DefaultValueFactory = _ => "text", HelpName = "text|sarif" };
+        public readonly Option<string> Format = new("--format") { Description = "output format: text (default) or sarif (SARIF 2.1.0 log)", DefaultValueFactory = _ => CheckArguments.Unset.Format, HelpName = "text|sarif" };
         public readonly Option<string?> Output = new("--output", "-o") { Description = "write the diagnostics (text or SARIF) to FILE instead of standard output", HelpName = "FILE" };
         public readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "also list suppressed findings, one 'note: suppressed' line each" };
         public readonly Option<string[]> RestrictedSections = ListOption("--restricted-section", "GLOB", "section glob (e.g. '.pi.text*') whose code may only reach allowed sections (PicRestrictedSections); repeatable");
@@ -223,6 +223,9 @@ public static class Program
     /// </summary>
     internal sealed record CheckArguments(string[] Files)
     {
+        /// <summary>Every value as it is when not given: the plain form's, and the defaults of System.CommandLine's options.</summary>
+        public static CheckArguments Unset { get; } = new([]);
+
         public string Profile { get; init; } = Profiles.Generic.Name;
         public bool SummaryOnly { get; init; }
         public string Format { get; init; } = "text";

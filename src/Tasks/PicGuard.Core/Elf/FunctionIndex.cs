@@ -114,7 +114,7 @@ public sealed class FunctionIndex
             entries.Sort(static (a, b) => WholeOrder(a, b));
             return;
         }
-        var keys = Scratch(ref t_keys, entries.Length);
+        var keys = ThreadSpare.Scratch(ref t_keys, entries.Length);
         for (int i = 0; i < entries.Length; i++)
             keys[i] = (ulong)entries[i].Section << ValueBits | entries[i].Value;
         if (entries.Length >= RadixFrom)
@@ -153,8 +153,8 @@ public sealed class FunctionIndex
     {
         int n = keys.Length;
         var from = keys;
-        Span<ulong> to = Scratch(ref t_radixKeys, n);
-        Span<int> order = Scratch(ref t_order, n), nextOrder = Scratch(ref t_radixOrder, n);
+        Span<ulong> to = ThreadSpare.Scratch(ref t_radixKeys, n);
+        Span<int> order = ThreadSpare.Scratch(ref t_order, n), nextOrder = ThreadSpare.Scratch(ref t_radixOrder, n);
         for (int i = 0; i < n; i++) order[i] = i;
         ulong differ = 0;
         foreach (ulong k in from) differ |= k ^ from[0];
@@ -175,14 +175,10 @@ public sealed class FunctionIndex
             var swapOrder = order; order = nextOrder; nextOrder = swapOrder;
         }
         if (from != keys) from.CopyTo(keys);
-        Span<Entry> copy = Scratch(ref t_radixEntries, n);
+        Span<Entry> copy = ThreadSpare.Scratch(ref t_radixEntries, n);
         entries.CopyTo(copy);
         for (int i = 0; i < n; i++) entries[i] = copy[order[i]];
     }
-
-    /// <summary>The first <paramref name="length"/> elements of this thread's spare array, grown when too short; kept, never cleared.</summary>
-    private static Span<T> Scratch<T>(ref T[]? spare, int length) =>
-        (spare is { } array && array.Length >= length ? array : spare = new T[Math.Max(length, 1024)]).AsSpan(0, length);
 
     private static int WholeOrder(Entry a, Entry b)
     {

@@ -6,7 +6,8 @@ namespace PicGuard.Elf;
 /// One spare array per thread and use, the largest seen: a thread checks one object after another, so this is all the
 /// pooling an object's working arrays need (its section headers and names, its function symbols). The shared array pool
 /// missed often for arrays of this size and churn, and a miss on a large one is a new large-object-heap array, which the
-/// collector clears and counts towards a full collection.
+/// collector clears and counts towards a full collection. An array is either rented (<see cref="Rent"/>, its owner gives
+/// it back) or used in place as scratch (<see cref="Scratch"/>, within one call).
 /// </summary>
 internal static class ThreadSpare
 {
@@ -31,4 +32,8 @@ internal static class ThreadSpare
     {
         if (spare is null || spare.Length < array.Length) spare = array;
     }
+
+    /// <summary>The first <paramref name="length"/> elements of this thread's scratch array, grown when too short; kept in place, never cleared.</summary>
+    public static Span<T> Scratch<T>(ref T[]? scratch, int length) =>
+        (scratch is { } array && array.Length >= length ? array : scratch = new T[Math.Max(length, 1024)]).AsSpan(0, length);
 }
