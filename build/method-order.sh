@@ -3,7 +3,7 @@
 # first-run first. The NativeAOT compiler lays these out at the start of the executable's code (IlcOrderFile in
 # src/Cli/PicGuard.Cli.csproj), so a run touches a few 64 KB windows of code instead of one in every window of it: the
 # first touch of each window is a page fault, and a small object's check costs mostly page faults
-# (docs/performance.md, "Laying out the code a run needs").
+# (docs/performance.md, "Starting").
 #
 # How: builds picguard natively with its symbols, runs it under valgrind's callgrind on the scenarios below, and keeps
 # every function a scenario ran that the executable defines, in the order callgrind first met it; scenarios add only
