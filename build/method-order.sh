@@ -6,8 +6,8 @@
 # (docs/performance.md, "Starting").
 #
 # How: builds picguard natively with its symbols, runs it under valgrind's callgrind on the scenarios below, and keeps
-# every function a scenario ran that the executable defines, in the order callgrind first met it; scenarios add only
-# functions the earlier ones did not run. Run it again when the check's code changes much: tests/PicGuard.Tests
+# every function a scenario ran that the native compiler compiled (not the runtime's C and assembly), in the order
+# callgrind first met it; scenarios add only functions the earlier ones did not run. Run it again when the check's code changes much: tests/PicGuard.Tests
 # (MethodOrderTests) fails when the file names a PicGuard method that no longer exists.
 # Installs what is missing (valgrind, gcc, binutils, clang-19). Needs the .NET SDK.
 set -euo pipefail
@@ -28,7 +28,8 @@ fi
 work=$(mktemp -d -t picguard-order-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-echo "== building the native picguard with its symbols (no method order, so nothing is left out of the profile)"
+# Apart from the repository's bin/ and obj/, and without the current order file (which may be missing or stale).
+echo "== building the native picguard with its symbols"
 dotnet publish src/Cli -c Release -r linux-x64 -p:PublishAot=true -p:StripSymbols=false -p:IlcOrderFile= \
   --artifacts-path "$work/artifacts" -o "$work/bin" -nologo -v:q >/dev/null
 picguard="$work/bin/picguard"
