@@ -12,6 +12,7 @@ put into a temporary tool path from the packages build/pack.sh wrote.
 import argparse
 import glob
 import os
+import random
 import re
 import shutil
 import statistics
@@ -61,14 +62,16 @@ def median(values):
 
 
 def alternate(commands, rounds, **kwargs):
-    """commands: name -> argv. Runs each once per round, in turn, each round starting one further along the list (a
-    command's place in the round moves: whatever runs right after a long single-threaded tool is slower, and that was
-    always the first command); returns name -> [Run]."""
+    """commands: name -> argv. Runs each once per round, in an order shuffled anew each round (seeded by the round, so a
+    run is repeatable): whatever runs right after a long tool that reads the whole corpus is slower, so no command may
+    keep one neighbour. Rounds that only started one further along the list kept every command after the same one (the
+    listing always ran right after cat, the summary right after the listing); returns name -> [Run]."""
     runs = {name: [] for name in commands}
     names = list(commands)
     for r in range(rounds):
-        for i in range(len(names)):
-            name = names[(r + i) % len(names)]
+        order = list(names)
+        random.Random(r).shuffle(order)
+        for name in order:
             run, _ = timed(commands[name], **kwargs)
             runs[name].append(run)
     for name, argv in commands.items():
