@@ -63,9 +63,9 @@ def median(values):
 
 def alternate(commands, rounds, **kwargs):
     """commands: name -> argv. Runs each once per round, in an order shuffled anew each round (seeded by the round, so a
-    run is repeatable): whatever runs right after a long tool that reads the whole corpus is slower, so no command may
-    keep one neighbour. Rounds that only started one further along the list kept every command after the same one (the
-    listing always ran right after cat, the summary right after the listing); returns name -> [Run]."""
+    run is repeatable): whatever runs right after a long tool that reads the whole corpus is slower, so no command should
+    always follow the same one. Rounds that only started one further along the list kept every command after the same
+    one (the listing always ran right after cat, the summary right after the listing); returns name -> [Run]."""
     runs = {name: [] for name in commands}
     names = list(commands)
     for r in range(rounds):
