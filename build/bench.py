@@ -121,8 +121,8 @@ def files_vs_tools(title, paths, picguard, rounds, count_relocations=True):
     if not shutil.which("llvm-readelf-19"):
         del commands["llvm-readelf-19 -r"]
     runs = alternate(commands, rounds)
-    # Listing against counting, side by side in rounds of their own (the two alone, in turn, the first of each round
-    # changing): in the rounds above the command after the slowest tools runs up to a fifth slower.
+    # Listing against counting, side by side in rounds of their own (the two alone, each round's order shuffled as
+    # above): in the rounds above the command after the slowest tools runs up to a fifth slower.
     timed(commands["picguard check"])  # not counted: the first run after the slowest tools
     pair = alternate({name: commands[name] for name in ("picguard check", "picguard check --summary-only")}, 2 * rounds + 1)
     objects, counted = summary_relocations(runs["picguard check --summary-only"][0].stderr)
