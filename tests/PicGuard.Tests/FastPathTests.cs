@@ -392,6 +392,33 @@ public sealed class FastPathTests
     }
 
     /// <summary>
+    /// A retpoline call as the kernel's assembly writes it (a CS segment prefix before the call, as
+    /// <c>-mindirect-branch-cs-prefix</c> asks of the compiler, so the site can be patched in place) is named with its
+    /// prefix, as objdump names it, and with its target.
+    /// </summary>
+    [TestMethod]
+    public void ARetpolineCallWithItsCsPrefix_IsNamedWithThePrefix()
+    {
+        using var dir = new TempDir();
+        string obj = Compile(dir.Path, "retpoline.s", """
+                .text
+                .globl f
+                .type f, @function
+            f:
+                .byte 0x2e
+                call __x86_indirect_thunk_rax
+                ret
+                .size f, .-f
+            """, Gcc);
+
+        var finding = new Checker(CheckOptions.Default).CheckFile(obj).Diagnostics.Single(d => d.Code == "PG0005");
+
+        StringAssert.Contains(finding.Message, "__x86_indirect_thunk_");
+        StringAssert.StartsWith(finding.Instruction, "cs call 0x", "the prefix byte (0x2e) is part of the instruction at the site");
+        CollectionAssert.Contains(finding.Context.ToList(), "instruction: " + finding.Instruction);
+    }
+
+    /// <summary>
     /// A byte that is no instruction (hand-written assembly jumping over it) throws a sweep from the function's start out
     /// of step: it decodes the call and the movabs after it as other instructions. The call's own relocation proves where
     /// the call ends, so the movabs is decoded from there and named as it is.
