@@ -317,8 +317,20 @@ public sealed class Checker
             return job is { IsComplete: true };
         }
 
-        /// <summary>The buffers that archive members are read into, one per checking thread; freed with the inputs.</summary>
+        /// <summary>
+        /// The buffers that archive members, and the small object files of a run of several files, are read into: one per
+        /// checking thread, freed with the inputs.
+        /// </summary>
         public readonly MemberBuffer.Pool Buffers = new();
+
+        /// <summary>
+        /// The run checks more than one file: its small object files are read into <see cref="Buffers"/>, as archive members
+        /// are. A buffer is 2 MiB of huge page, touched once and then reused; a pooled array per file was more often fresh
+        /// memory than not (the listing's text comes from the same pool). Listing the 4,023 kernel modules: 1,000 to 1,500
+        /// fewer page faults, the summary 8% and the listing 3% less time. One file alone is read into a pooled array:
+        /// faulting in a huge page costs more than reading one small file (0.35 ms more for a 6 KB object).
+        /// </summary>
+        public bool ReadsIntoBuffers => _jobs.Length > 1;
 
         public void DisposeInputs()
         {
@@ -341,6 +353,9 @@ public sealed class Checker
 
         /// <summary>The run's buffers that archive members are read into.</summary>
         public MemberBuffer.Pool Buffers => run.Buffers;
+
+        /// <inheritdoc cref="FilesRun.ReadsIntoBuffers"/>
+        public bool ReadsIntoBuffers => run.ReadsIntoBuffers;
         private volatile bool _complete;
 
         /// <summary>Every member is checked and folded (or the file could not be read): <see cref="Finish"/> may run.</summary>
@@ -488,7 +503,7 @@ public sealed class Checker
         MemberBuffer? buffer = null;
         try
         {
-            if (unit.Unread is { } unread && !ReadInput(unit, unread.Handle, unread.Length)) return;
+            if (unit.Unread is { } unread && !ReadInput(unit, unread.Handle, unread.Length, ref buffer)) return;
             var result = new CheckResult();
             var findings = new FindingSet(_options, unit.Job.ListLimit, unit.Job.RoomLimit, listsText: _options.ListsText && unit.Job.Single);
             if (unit.Missing is { } missing)
@@ -518,17 +533,28 @@ public sealed class Checker
         }
         finally
         {
-            if (buffer is not null) unit.Job.Buffers.Return(buffer);
+            // The file's unit releases it first: the buffer holds its bytes until then.
             unit.Job.Release();
+            if (buffer is not null) unit.Job.Buffers.Return(buffer);
         }
     }
 
-    /// <summary>Reads the small object file of a one-unit job on the checking thread; false, with the file's PG9003 as its result, when it cannot.</summary>
-    private bool ReadInput(Unit unit, Microsoft.Win32.SafeHandles.SafeFileHandle handle, int length)
+    /// <summary>
+    /// Reads the small object file of a one-unit job on the checking thread, into this thread's buffer (<paramref name="buffer"/>,
+    /// given back when the file is done) in a run of several files; false, with the file's PG9003 as its result, when it cannot.
+    /// </summary>
+    private bool ReadInput(Unit unit, Microsoft.Win32.SafeHandles.SafeFileHandle handle, int length, ref MemberBuffer? buffer)
     {
         unit.Unread = null;
         try
         {
+            if (unit.Job.ReadsIntoBuffers)
+            {
+                buffer = unit.Job.Buffers.Rent();
+                using (handle)
+                    unit.Data = buffer.Read(new FileRange(handle, 0, length), 0, length);
+                return true;
+            }
             unit.Job.Input = FileContents.Read(handle, length);
             unit.Data = unit.Job.Input.Data;
             return true;
