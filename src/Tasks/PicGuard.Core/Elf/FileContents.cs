@@ -16,7 +16,8 @@ namespace PicGuard.Elf;
 /// </para>
 /// Files that cannot be mapped (pipes, /proc files whose size reads as 0) are read too.
 /// <see cref="Checker.CheckFiles"/> reads neither way an archive it is given: it finds the members by reading their headers
-/// by position and reads each member into a <see cref="MemberBuffer"/> (see there why).
+/// by position and reads each member into a <see cref="MemberBuffer"/> (see there why); in a run of several files it reads
+/// small object files into those buffers too.
 /// </summary>
 internal sealed unsafe class FileContents : MemoryManager<byte>
 {

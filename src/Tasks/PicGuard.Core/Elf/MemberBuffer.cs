@@ -5,7 +5,8 @@ using System.Runtime.InteropServices;
 namespace PicGuard.Elf;
 
 /// <summary>
-/// A reusable buffer that an archive member is read into, by position (pread), before it is checked.
+/// A reusable buffer that an archive member (or, in a run of several files, a small object file) is read into, by position
+/// (pread), before it is checked.
 /// <para>
 /// <see cref="Checker.CheckFiles"/> finds an archive's members by reading their headers (<see cref="ArArchive"/> over the
 /// open file) and reads each member into the buffer of the thread that checks it. It used to read archives under 1 MiB
