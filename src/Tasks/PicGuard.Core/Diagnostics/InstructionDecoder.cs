@@ -139,23 +139,35 @@ internal sealed class SiteDecoder(ElfFile elf)
         _functionStart = startOffset;
         _resume = ulong.MaxValue;
         int end = (int)Math.Min((ulong)code.Length, siteOffset + 16);
-        var reader = t_reader ??= new BufferReader();
-        if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(elf.Data, out var file))
-            reader.Read(file.Array!, file.Offset + (int)section.Offset + (int)begin, file.Offset + (int)section.Offset + end);
-        else
-            reader.Load(code[(int)begin..end]);
-        var decoder = _bitness == 64 ? t_decoder64 ??= Decoder.Create(64, reader) : t_decoder32 ??= Decoder.Create(32, reader);
+        BufferReader? reader = null;
+        Decoder? decoder = null;
         ulong at = begin, limit = (ulong)end;
         while (at <= siteOffset && at < limit)
         {
             // An instruction that ends at or before the site is stepped over by its length where its first bytes settle it
-            // (InstructionLength: nearly every instruction of compiled code); Iced decodes the rest, and the one at the site.
-            if (_bitness == 64 && InstructionLength.Of64(code[(int)at..end]) is var length and > 0 && at + (ulong)length <= siteOffset)
+            // (InstructionLength: nearly every instruction of compiled code). The one at the site is read here when it is
+            // one of the common forms (CommonInstructions); Iced decodes the rest, and any other one at the site.
+            int length = _bitness == 64 ? InstructionLength.Of64(code[(int)at..end]) : 0;
+            if (length > 0 && at + (ulong)length <= siteOffset)
             {
                 at += (ulong)length;
                 continue;
             }
-            reader.MoveTo((int)(at - begin));
+            if (length > 0 && CommonText(code.Slice((int)at, length), at) is { } common)
+            {
+                _resume = at;
+                return common;
+            }
+            if (decoder is null)
+            {
+                reader = t_reader ??= new BufferReader();
+                if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(elf.Data, out var file))
+                    reader.Read(file.Array!, file.Offset + (int)section.Offset + (int)begin, file.Offset + (int)section.Offset + end);
+                else
+                    reader.Load(code[(int)begin..end]);
+                decoder = _bitness == 64 ? t_decoder64 ??= Decoder.Create(64, reader) : t_decoder32 ??= Decoder.Create(32, reader);
+            }
+            reader!.MoveTo((int)(at - begin));
             decoder.IP = at;
             decoder.Decode(out var instruction);
             if (instruction.IsInvalid) return default;
@@ -202,18 +214,9 @@ internal sealed class SiteDecoder(ElfFile elf)
         bool branch = false;
         if (bytes.Length > 16 || DependsOnAddress(instruction) && !(branch = IsNearBranch(instruction)))
             return new InstructionText(InstructionDecoder.Format(instruction));
-        Span<byte> padded = stackalloc byte[16];
-        padded.Clear();
-        bytes.CopyTo(padded);
-        var key = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(padded);
-        int lengthAndMode = bytes.Length | _bitness << 8 | (branch ? BranchKey : 0);
-        ulong hash = ((ulong)key ^ (ulong)(key >> 64) * 0xC2B2AE3D27D4EB4FUL ^ (ulong)lengthAndMode) * 0x9E3779B97F4A7C15UL;
-        ref var slot = ref (t_texts ??= new KnownText[TextsKept])[(int)(hash >> 52)]; // the top 12 bits: 0 … 4095
-        if (slot.Text is null || slot.Bytes != key || slot.LengthAndMode != lengthAndMode)
+        ref var slot = ref Known(bytes, branch, out bool known);
+        if (!known)
         {
-            slot.Bytes = key;
-            slot.LengthAndMode = lengthAndMode;
-            slot.AfterTarget = null;
             if (!branch)
                 slot.Text = InstructionDecoder.Format(instruction);
             else if (InstructionDecoder.FormatAroundTarget(instruction) is { } parts)
@@ -224,7 +227,37 @@ internal sealed class SiteDecoder(ElfFile elf)
                 return new InstructionText(InstructionDecoder.Format(instruction));
             }
         }
-        return slot.AfterTarget is null ? new InstructionText(slot.Text) : new InstructionText(slot.Text, instruction.NearBranchTarget, slot.AfterTarget);
+        return slot.AfterTarget is null ? new InstructionText(slot.Text!) : new InstructionText(slot.Text!, instruction.NearBranchTarget, slot.AfterTarget);
+    }
+
+    /// <summary>As <see cref="Text"/> for an instruction of one of the common forms, read without Iced; null for any other.</summary>
+    private InstructionText? CommonText(ReadOnlySpan<byte> bytes, ulong ip)
+    {
+        if (!CommonInstructions.Reads64(bytes, ip, out bool branch, out ulong target)) return null;
+        ref var slot = ref Known(bytes, branch, out bool known);
+        if (!known) (slot.Text, slot.AfterTarget) = (CommonInstructions.Text64(bytes), branch ? "" : null);
+        return slot.AfterTarget is null ? new InstructionText(slot.Text!) : new InstructionText(slot.Text!, target, slot.AfterTarget);
+    }
+
+    /// <summary>The slot of these bytes (a branch's apart from the same bytes' whole text); <paramref name="known"/>: it holds their text, else it is theirs now, its text to be set.</summary>
+    private ref KnownText Known(ReadOnlySpan<byte> bytes, bool branch, out bool known)
+    {
+        Span<byte> padded = stackalloc byte[16];
+        padded.Clear();
+        bytes.CopyTo(padded);
+        var key = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(padded);
+        int lengthAndMode = bytes.Length | _bitness << 8 | (branch ? BranchKey : 0);
+        ulong hash = ((ulong)key ^ (ulong)(key >> 64) * 0xC2B2AE3D27D4EB4FUL ^ (ulong)lengthAndMode) * 0x9E3779B97F4A7C15UL;
+        ref var slot = ref (t_texts ??= new KnownText[TextsKept])[(int)(hash >> 52)]; // the top 12 bits: 0 … 4095
+        known = slot.Text is not null && slot.Bytes == key && slot.LengthAndMode == lengthAndMode;
+        if (!known)
+        {
+            slot.Bytes = key;
+            slot.LengthAndMode = lengthAndMode;
+            slot.Text = null;
+            slot.AfterTarget = null;
+        }
+        return ref slot;
     }
 
     /// <summary>A near branch (call, jmp, jcc, loop) whose only address-dependent part is its target: same bytes, same text around it.</summary>
