@@ -4,9 +4,10 @@ using PicGuard.Elf;
 namespace PicGuard.Diagnostics;
 
 /// <summary>
-/// Names the x86 instruction at a relocation site (<c>movabs rax, 0x0</c>), decoded with Iced from
-/// the start of the function containing it, so the reader sees the code the relocation patches.
-/// Used only for findings; other machines get no instruction.
+/// Names the x86 instruction at a relocation site (<c>mov rax, 0x0</c>), found by a sweep from the start of the function
+/// containing it, so the reader sees the code the relocation patches: the common forms read from their bytes
+/// (<see cref="CommonInstructions"/>), any other decoded and formatted by Iced. Used only for findings; other machines
+/// get no instruction.
 /// </summary>
 public static class InstructionDecoder
 {
@@ -22,8 +23,10 @@ public static class InstructionDecoder
     // Iced's fast formatter, not its IntelFormatter: the IntelFormatter's first use builds its tables for every
     // instruction (an upper-case interned copy of each mnemonic among them), 16.5 M of the 22.5 M instructions that
     // listing one small kernel module ran (18.7 ms against 5.7 ms for its summary); the fast formatter's tables are its
-    // mnemonics alone. Both write Intel syntax; at the sites PicGuard names they agree but for a branch's cs prefix
-    // (shown, as objdump shows it) and string instructions' implied operands.
+    // mnemonics alone. Both write Intel syntax, the same text for 98.3% of the 838,845 instructions of 300 kernel
+    // modules' code; the rest differ in spelling: a branch's CS prefix shown (as objdump shows it), operands the other
+    // leaves implied (string instructions, imul's three-operand form, nop's memory size). At the modules' relocation
+    // sites only the CS prefix differed (452 of 160,344).
     [ThreadStatic] private static FastFormatter? t_formatter;
     [ThreadStatic] private static FastStringOutput? t_output;
 
