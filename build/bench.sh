@@ -4,7 +4,7 @@
 #     with objdump -r, readelf -rW, llvm-readelf-19 -r and cat on the static archives of llvm-19-dev and on every .ko
 #     of the current Debian linux-image-*-amd64 package (downloaded and unpacked into a temporary directory)
 #   - ns per relocation on synthetic objects of 10k, 100k and 1M relocations (build/gen-relocs.py)
-#   - whole-process time on one small object
+#   - whole-process time on a small object, clean and built with the kernel's flags (its findings listed), beside readelf -rW
 #   - a no-op dotnet build of samples/purgatory vs the same project without PicGuard
 # Installs what is missing (llvm-19-dev, llvm-19, time, binutils, gcc, python3). BENCH_ROUNDS (default 5) sets the
 # rounds; extra arguments go to build/bench.py (e.g. --only corpus,kernel).
