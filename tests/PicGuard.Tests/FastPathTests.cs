@@ -400,16 +400,11 @@ public sealed class FastPathTests
     public void ARetpolineCallWithItsCsPrefix_IsNamedWithThePrefix()
     {
         using var dir = new TempDir();
-        string obj = Compile(dir.Path, "retpoline.s", """
-                .text
-                .globl f
-                .type f, @function
-            f:
+        string obj = Compile(dir.Path, "retpoline.s", FunctionF("""
                 .byte 0x2e
                 call __x86_indirect_thunk_rax
                 ret
-                .size f, .-f
-            """, Gcc);
+            """), Gcc);
 
         var finding = new Checker(CheckOptions.Default).CheckFile(obj).Diagnostics.Single(d => d.Code == "PG0005");
 
@@ -427,19 +422,14 @@ public sealed class FastPathTests
     public void TheEndOfACallItsRelocationProves_PutsTheSweepBackInStep_AfterAByteThatIsNoInstruction()
     {
         using var dir = new TempDir();
-        string obj = Compile(dir.Path, "skip.s", """
-                .text
-                .globl f
-                .type f, @function
-            f:
+        string obj = Compile(dir.Path, "skip.s", FunctionF("""
                 jmp 1f
                 .byte 0x0f
             1:
                 call g
                 movabs $h, %rax
                 ret
-                .size f, .-f
-            """, Gcc);
+            """), Gcc);
 
         var finding = new Checker(CheckOptions.Default).CheckFile(obj).Diagnostics.Single(d => d.Code == "PG0001");
 
@@ -601,6 +591,17 @@ public sealed class FastPathTests
     }
 
     /// <summary>The plain way: decode from the function's start until the instruction that holds the site.</summary>
+    /// <summary>Assembly source of one global function <c>f</c> in <c>.text</c> with <paramref name="body"/> as its code.</summary>
+    private static string FunctionF(string body) => $"""
+            .text
+            .globl f
+            .type f, @function
+        f:
+        {body}
+            .size f, .-f
+
+        """;
+
     private static string? Sweep(ElfFile elf, ElfSection section, ulong site, ulong start)
     {
         var code = elf.SectionData(section);
